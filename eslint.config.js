@@ -1,0 +1,32 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'migrations/', 'openapi/', '.brevet/', 'coverage/'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-console': 'error',
+    },
+  },
+  {
+    // The domain is pure: rules and decisions, no I/O (STYLE.md, "the dependency rule").
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/db/**', '**/adapters/**', '**/http/**', '**/jobs/**'], message: 'domain/ stays free of I/O.' },
+            { group: ['fastify', 'bullmq', 'ioredis', 'pg', 'drizzle-orm', 'drizzle-orm/*', '@aws-sdk/*', '@slack/*'], message: 'domain/ stays free of I/O.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'src/db/migrate-cli.ts'],
+    rules: { 'no-console': 'off' },
+  },
+);

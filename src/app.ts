@@ -1,0 +1,79 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Deps } from './deps.js';
+import type { Caller } from './domain/caller.js';
+import { installErrorHandling } from './http/error-handler.js';
+import { healthRoutes } from './http/health-routes.js';
+import { installMetrics } from './http/metrics.js';
+import { ProblemSchema } from './http/schemas.js';
+import { validatorCompiler } from './http/validation.js';
+import { meRoutes } from './principals/me-routes.js';
+import { principalRoutes } from './principals/routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every /v1 route. */
+    caller: Caller;
+  }
+}
+
+/** JSON bodies above this are refused with 413 before parsing (SPEC §3 rule 7). */
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export type App = FastifyInstance;
+
+/** Builds the whole HTTP application from its dependencies. Never listens: server.ts and the tests do. */
+export async function buildApp(deps: Deps, logger: Logger): Promise<App> {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    trustProxy: trustProxyOption(deps.config.trustProxy),
+    bodyLimit: BODY_LIMIT_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    requestIdHeader: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.addSchema(ProblemSchema);
+  installErrorHandling(app);
+  installMetrics(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Brevet',
+        version: '1',
+        description: 'Just-in-time, time-boxed access to AWS IAM roles, with approvals and a tamper-evident audit trail.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'OIDC JWT or Brevet API key' } } },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(healthRoutes(deps));
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (request) => {
+        request.caller = await deps.authenticator.authenticate(request.headers.authorization, request.ip);
+      });
+      await v1.register(meRoutes(deps));
+      await v1.register(principalRoutes(deps));
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+/** Fastify takes a hop count as a function of the hop index. */
+function trustProxyOption(value: Deps['config']['trustProxy']) {
+  return typeof value === 'number' ? (_address: string, hop: number) => hop < value : value;
+}

@@ -1,0 +1,162 @@
+import path from 'node:path';
+
+/**
+ * Everything Brevet reads from the environment, parsed once at start.
+ * A wrong value stops the process with one line naming the variable.
+ * Secrets have no defaults: a feature whose secret is missing is off, or the boot fails.
+ */
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  /** Absent: dev mode on an embedded PGlite database under dataDir. */
+  databaseUrl: string | undefined;
+  /** Absent: timed work runs from the in-process reconciler instead of BullMQ. */
+  redisUrl: string | undefined;
+  dataDir: string;
+  bootstrapAdminKey: string | undefined;
+  adminGroups: string[];
+  auditorGroups: string[];
+  /** Passed to Fastify's trustProxy: false, true, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  oidc: OidcConfig | undefined;
+  slack: { signingSecret: string | undefined; botToken: string | undefined; apiUrl: string | undefined };
+  federationUrl: string;
+  webhookUrls: string[];
+  webhookSecret: string | undefined;
+  roleChaining: boolean;
+  publicUrl: string | undefined;
+}
+
+export interface OidcConfig {
+  issuer: string;
+  audience: string;
+  /** Absent: discovered from the issuer's /.well-known/openid-configuration. */
+  jwksUrl: string | undefined;
+  groupsClaim: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const oidcIssuer = read('OIDC_ISSUER');
+  const oidcJwksUrl = optionalUrl(read, 'OIDC_JWKS_URL');
+  let oidc: OidcConfig | undefined;
+  if (oidcIssuer !== undefined) {
+    url('OIDC_ISSUER', oidcIssuer);
+    const audience = read('OIDC_AUDIENCE');
+    if (audience === undefined) throw new ConfigError('OIDC_AUDIENCE', 'required when OIDC_ISSUER is set');
+    oidc = { issuer: oidcIssuer, audience, jwksUrl: oidcJwksUrl, groupsClaim: read('OIDC_GROUPS_CLAIM') ?? 'groups' };
+  } else if (oidcJwksUrl !== undefined) {
+    throw new ConfigError('OIDC_ISSUER', 'required when OIDC_JWKS_URL is set (tokens are checked against it)');
+  }
+
+  const bootstrapAdminKey = read('BREVET_BOOTSTRAP_ADMIN_KEY');
+  if (bootstrapAdminKey !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(bootstrapAdminKey)) {
+    throw new ConfigError('BREVET_BOOTSTRAP_ADMIN_KEY', 'must be 32 to 256 characters of [A-Za-z0-9_-]');
+  }
+
+  const webhookUrls = list(read('BREVET_WEBHOOK_URLS'));
+  webhookUrls.forEach((u) => url('BREVET_WEBHOOK_URLS', u));
+  const webhookSecret = read('BREVET_WEBHOOK_SECRET');
+  if (webhookUrls.length > 0 && webhookSecret === undefined) {
+    throw new ConfigError('BREVET_WEBHOOK_SECRET', 'required when BREVET_WEBHOOK_URLS is set');
+  }
+
+  const databaseUrl = read('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  }
+
+  return {
+    port: integer('PORT', read('PORT'), 3000, 0, 65535),
+    host: read('HOST') ?? '0.0.0.0',
+    logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    databaseUrl,
+    redisUrl: optionalUrl(read, 'REDIS_URL'),
+    dataDir: path.resolve(read('BREVET_DATA_DIR') ?? '.brevet'),
+    bootstrapAdminKey,
+    adminGroups: list(read('BREVET_ADMIN_GROUPS') ?? 'brevet-admins'),
+    auditorGroups: list(read('BREVET_AUDITOR_GROUPS') ?? 'brevet-auditors'),
+    trustProxy: trustProxy(read('BREVET_TRUST_PROXY')),
+    oidc,
+    slack: {
+      signingSecret: read('SLACK_SIGNING_SECRET'),
+      botToken: read('SLACK_BOT_TOKEN'),
+      apiUrl: optionalUrl(read, 'SLACK_API_URL'),
+    },
+    federationUrl: optionalUrl(read, 'BREVET_FEDERATION_URL') ?? 'https://signin.aws.amazon.com/federation',
+    webhookUrls,
+    webhookSecret,
+    roleChaining: boolean('BREVET_ROLE_CHAINING', read('BREVET_ROLE_CHAINING'), false),
+    publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
+  };
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function url(name: string, value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:' && !parsed.protocol.startsWith('redis')) {
+      throw new Error('protocol');
+    }
+  } catch {
+    throw new ConfigError(name, `not a valid URL`);
+  }
+  return value;
+}
+
+function optionalUrl(read: (name: string) => string | undefined, name: string): string | undefined {
+  const value = read(name);
+  return value === undefined ? undefined : url(name, value);
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}`);
+  }
+  return parsed;
+}
+
+function boolean(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(name, 'must be true or false');
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+}
+
+function trustProxy(value: string | undefined): Config['trustProxy'] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return list(value);
+}

@@ -1,0 +1,238 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const timestamps = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/** A person (OIDC or admin-created) or a service account. Emails are stored canonical (trimmed, lower case). */
+export const principals = pgTable(
+  'principals',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['person', 'service'] }).notNull(),
+    email: text('email'),
+    /** `<issuer> <sub>` of the OIDC identity linked to this principal. */
+    oidcSubject: text('oidc_subject'),
+    displayName: text('display_name').notNull(),
+    groups: text('groups').array().notNull().default(sql`'{}'::text[]`),
+    slackUserId: text('slack_user_id'),
+    disabled: boolean('disabled').notNull().default(false),
+    createdAt: timestamps('created_at').notNull(),
+    updatedAt: timestamps('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('principals_email_key').on(t.email),
+    uniqueIndex('principals_oidc_subject_key').on(t.oidcSubject),
+    uniqueIndex('principals_slack_user_id_key').on(t.slackUserId),
+    check('principals_kind_check', sql`${t.kind} in ('person', 'service')`),
+  ],
+);
+
+/** API keys are stored as SHA-256 of the key: the key is 256 random bits, so a slow hash adds nothing. */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    principalId: text('principal_id')
+      .notNull()
+      .references(() => principals.id),
+    name: text('name').notNull(),
+    keyHash: text('key_hash').notNull(),
+    createdAt: timestamps('created_at').notNull(),
+    lastUsedAt: timestamps('last_used_at'),
+    revokedAt: timestamps('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_key_hash_key').on(t.keyHash), index('api_keys_principal_idx').on(t.principalId)],
+);
+
+export const profiles = pgTable(
+  'profiles',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    currentVersion: integer('current_version').notNull(),
+    createdAt: timestamps('created_at').notNull(),
+    updatedAt: timestamps('updated_at').notNull(),
+    deletedAt: timestamps('deleted_at'),
+  },
+  (t) => [uniqueIndex('profiles_name_key').on(t.name)],
+);
+
+/** Every change of a profile is a new immutable version; requests point at the version they were evaluated under. */
+export const profileVersions = pgTable(
+  'profile_versions',
+  {
+    profileId: text('profile_id')
+      .notNull()
+      .references(() => profiles.id),
+    version: integer('version').notNull(),
+    definition: jsonb('definition').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamps('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.profileId, t.version] })],
+);
+
+export const requestStatuses = ['pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked'] as const;
+
+export const requests = pgTable(
+  'requests',
+  {
+    id: text('id').primaryKey(),
+    profileId: text('profile_id').notNull(),
+    profileVersion: integer('profile_version').notNull(),
+    requesterId: text('requester_id')
+      .notNull()
+      .references(() => principals.id),
+    status: text('status', { enum: requestStatuses }).notNull(),
+    durationSeconds: integer('duration_seconds').notNull(),
+    justification: text('justification').notNull(),
+    ticket: text('ticket'),
+    scope: jsonb('scope'),
+    /** Requested start for scheduled access; otherwise set when the window opens. */
+    startsAt: timestamps('starts_at'),
+    endsAt: timestamps('ends_at'),
+    approvalsRequired: integer('approvals_required').notNull(),
+    breakGlass: boolean('break_glass').notNull().default(false),
+    pendingExpiresAt: timestamps('pending_expires_at').notNull(),
+    remindAt: timestamps('remind_at'),
+    remindedAt: timestamps('reminded_at'),
+    revokedReason: text('revoked_reason'),
+    /** Set when a deny-policy statement for this request exists on the role and must be removed later. */
+    revocationCleanupAt: timestamps('revocation_cleanup_at'),
+    slackChannel: text('slack_channel'),
+    slackTs: text('slack_ts'),
+    createdAt: timestamps('created_at').notNull(),
+    updatedAt: timestamps('updated_at').notNull(),
+  },
+  (t) => [
+    check(
+      'requests_status_check',
+      sql`${t.status} in ('pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked')`,
+    ),
+    index('requests_requester_idx').on(t.requesterId, t.createdAt, t.id),
+    index('requests_status_idx').on(t.status, t.createdAt, t.id),
+    index('requests_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+/** One approver's decision. The unique key is what makes "each approver counts once" hold under races. */
+export const reviews = pgTable(
+  'reviews',
+  {
+    id: text('id').primaryKey(),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
+    reviewerId: text('reviewer_id')
+      .notNull()
+      .references(() => principals.id),
+    decision: text('decision', { enum: ['approve', 'deny'] }).notNull(),
+    comment: text('comment'),
+    channel: text('channel', { enum: ['api', 'slack'] }).notNull(),
+    postHoc: boolean('post_hoc').notNull().default(false),
+    createdAt: timestamps('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('reviews_request_reviewer_key').on(t.requestId, t.reviewerId),
+    check('reviews_decision_check', sql`${t.decision} in ('approve', 'deny')`),
+    check('reviews_channel_check', sql`${t.channel} in ('api', 'slack')`),
+  ],
+);
+
+/** A retried POST /v1/requests with the same key returns the first answer instead of creating a second request. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    principalId: text('principal_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    requestId: text('request_id').notNull(),
+    createdAt: timestamps('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.principalId, t.key] })],
+);
+
+/**
+ * One AssumeRole (or console sign-in) made for a request. Written as `pending` before STS is called,
+ * completed or failed after, so a crash in between leaves a trace. Never holds the secret or token.
+ */
+export const issuances = pgTable(
+  'issuances',
+  {
+    id: text('id').primaryKey(),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => requests.id),
+    kind: text('kind', { enum: ['credentials', 'console'] }).notNull(),
+    status: text('status', { enum: ['pending', 'issued', 'failed'] }).notNull(),
+    sessionName: text('session_name').notNull(),
+    sourceIdentity: text('source_identity').notNull(),
+    accessKeyId: text('access_key_id'),
+    expiresAt: timestamps('expires_at'),
+    sourceIp: text('source_ip'),
+    error: text('error'),
+    createdAt: timestamps('created_at').notNull(),
+    completedAt: timestamps('completed_at'),
+  },
+  (t) => [
+    index('issuances_request_idx').on(t.requestId),
+    check('issuances_status_check', sql`${t.status} in ('pending', 'issued', 'failed')`),
+  ],
+);
+
+/** Outgoing notifications (webhooks, Slack) and each delivery attempt. */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: text('id').primaryKey(),
+    target: text('target').notNull(),
+    event: text('event').notNull(),
+    requestId: text('request_id'),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: jsonb('attempts').notNull().default(sql`'[]'::jsonb`),
+    createdAt: timestamps('created_at').notNull(),
+    updatedAt: timestamps('updated_at').notNull(),
+  },
+  (t) => [index('deliveries_request_idx').on(t.requestId)],
+);
+
+/**
+ * The audit trail. Append-only (triggers in a custom migration refuse UPDATE, DELETE, TRUNCATE) and
+ * hash-chained: hash = sha256(prevHash || canonical JSON of the event). Ids are assigned under the chain
+ * lock, so id order is chain order.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'bigint' }).primaryKey(),
+    occurredAt: timestamps('occurred_at').notNull(),
+    actorId: text('actor_id').notNull(),
+    actorKind: text('actor_kind', { enum: ['person', 'service', 'system', 'slack'] }).notNull(),
+    action: text('action').notNull(),
+    requestId: text('request_id'),
+    profileId: text('profile_id'),
+    sourceIp: text('source_ip'),
+    details: jsonb('details').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    index('audit_request_idx').on(t.requestId, t.id),
+    index('audit_profile_idx').on(t.profileId, t.id),
+    index('audit_actor_idx').on(t.actorId, t.id),
+    index('audit_action_idx').on(t.action, t.id),
+    index('audit_occurred_idx').on(t.occurredAt),
+  ],
+);

@@ -1,0 +1,51 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { systemClock, type Clock } from './adapters/clock.js';
+import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
+import type { Config } from './config.js';
+import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
+import { createAuthenticator, type Authenticator } from './http/authenticate.js';
+
+/** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
+export interface Deps {
+  config: Config;
+  database: Database;
+  db: Db;
+  clock: Clock;
+  authenticator: Authenticator;
+  /** Optional probes of services beyond the database, for /readyz. */
+  readinessChecks: Record<string, () => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  clock?: Clock;
+  database?: Database;
+  tokenVerifier?: TokenVerifier;
+  logger?: Logger;
+}
+
+export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
+  const clock = overrides.clock ?? systemClock;
+  const database =
+    overrides.database ??
+    (config.databaseUrl !== undefined ? openPostgres(config.databaseUrl) : openPglite(path.join(config.dataDir, 'pgdata')));
+  const tokenVerifier = overrides.tokenVerifier ?? (config.oidc === undefined ? undefined : createOidcVerifier(config.oidc, clock));
+  const authenticator = createAuthenticator({
+    db: database.db,
+    clock,
+    roles: { adminGroups: config.adminGroups, auditorGroups: config.auditorGroups },
+    tokenVerifier,
+  });
+  return {
+    config,
+    database,
+    db: database.db,
+    clock,
+    authenticator,
+    readinessChecks: {},
+    async close() {
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Clock } from '../adapters/clock.js';
+import { TokenRejected, VerifierUnavailable, type TokenVerifier } from '../adapters/oidc.js';
+import { appendAudit } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
+import { hashApiKey } from '../principals/api-key-secret.js';
+import { findApiKeyByHash, touchApiKey, type PrincipalRow } from '../principals/repo.js';
+import { resolveTokenPrincipal } from '../principals/resolve-token-principal.js';
+import { Problem } from './problems.js';
+
+export interface Authenticator {
+  /** The caller behind an Authorization header, or a 401/503 Problem. */
+  authenticate(authorization: string | undefined, sourceIp: string | null): Promise<Caller>;
+}
+
+export interface AuthenticatorDeps {
+  db: Db;
+  clock: Clock;
+  roles: RoleGroups;
+  tokenVerifier: TokenVerifier | undefined;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+/** Writing last-used on every call would turn each read into a write; once a minute is enough. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
+  const rejected = (why: string) => new Problem('unauthenticated', why);
+
+  async function refuseDisabled(principal: PrincipalRow, via: Caller['via'], sourceIp: string | null): Promise<never> {
+    await deps.db.transaction((tx) =>
+      appendAudit(tx, deps.clock, {
+        actor: { id: principal.id, kind: principal.kind },
+        action: 'auth.denied',
+        sourceIp,
+        details: { reason: 'principal-disabled', via },
+      }),
+    );
+    throw rejected('the principal is disabled');
+  }
+
+  function callerOf(principal: PrincipalRow, via: Caller['via'], amr: string[], sourceIp: string | null): Caller {
+    return {
+      id: principal.id,
+      kind: principal.kind,
+      email: principal.email,
+      displayName: principal.displayName,
+      groups: principal.groups,
+      amr,
+      via,
+      sourceIp,
+      ...rolesOf(principal.groups, deps.roles),
+    };
+  }
+
+  async function byToken(token: string, sourceIp: string | null): Promise<Caller> {
+    if (deps.tokenVerifier === undefined) throw rejected('OIDC is not configured; use an API key');
+    let verified;
+    try {
+      verified = await deps.tokenVerifier.verify(token);
+    } catch (error) {
+      if (error instanceof VerifierUnavailable) throw new Problem('unavailable', 'the identity provider cannot be reached');
+      if (error instanceof TokenRejected) throw rejected('the token is not valid');
+      throw error;
+    }
+    const principal = await resolveTokenPrincipal(deps, verified, sourceIp);
+    if (principal.disabled) return refuseDisabled(principal, 'oidc', sourceIp);
+    return callerOf(principal, 'oidc', verified.amr, sourceIp);
+  }
+
+  async function byApiKey(key: string, sourceIp: string | null): Promise<Caller> {
+    const found = await findApiKeyByHash(deps.db, hashApiKey(key));
+    if (found === undefined || found.key.revokedAt !== null) throw rejected('the API key is not valid');
+    if (found.principal.disabled) return refuseDisabled(found.principal, 'api-key', sourceIp);
+    const now = deps.clock.now();
+    if (found.key.lastUsedAt === null || now.getTime() - found.key.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
+      await touchApiKey(deps.db, found.key.id, now);
+    }
+    return callerOf(found.principal, 'api-key', [], sourceIp);
+  }
+
+  return {
+    async authenticate(authorization, sourceIp) {
+      const match = /^Bearer +(\S+) *$/i.exec(authorization ?? '');
+      if (match === null) throw rejected('send Authorization: Bearer <OIDC token | API key>');
+      const credential = match[1]!;
+      if (credential.length > 8192) throw rejected('the credential is too long');
+      return JWT_SHAPE.test(credential) ? byToken(credential, sourceIp) : byApiKey(credential, sourceIp);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { and, arrayOverlaps, asc, eq, gt, isNull } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.js';
+import { apiKeys, principals } from '../db/schema.js';
+
+export type Executor = Db | Tx;
+export type PrincipalRow = typeof principals.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export async function findPrincipal(db: Executor, id: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(eq(principals.id, id));
+  return row;
+}
+
+export async function findPrincipalByEmail(db: Executor, email: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(eq(principals.email, email));
+  return row;
+}
+
+export async function findPrincipalByOidcSubject(db: Executor, subject: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(eq(principals.oidcSubject, subject));
+  return row;
+}
+
+export async function findPrincipalBySlackUser(db: Executor, slackUserId: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(eq(principals.slackUserId, slackUserId));
+  return row;
+}
+
+/** Inserts unless a row with the same unique email or subject exists; returns undefined on such a conflict. */
+export async function insertPrincipal(db: Executor, row: typeof principals.$inferInsert): Promise<PrincipalRow | undefined> {
+  const [inserted] = await db.insert(principals).values(row).onConflictDoNothing().returning();
+  return inserted;
+}
+
+export async function updatePrincipal(
+  db: Executor,
+  id: string,
+  changes: Partial<Pick<PrincipalRow, 'groups' | 'slackUserId' | 'disabled' | 'displayName' | 'oidcSubject' | 'updatedAt'>>,
+): Promise<PrincipalRow | undefined> {
+  const [row] = await db.update(principals).set(changes).where(eq(principals.id, id)).returning();
+  return row;
+}
+
+export async function listPrincipals(db: Executor, after: string | undefined, limit: number): Promise<PrincipalRow[]> {
+  return db
+    .select()
+    .from(principals)
+    .where(after === undefined ? undefined : gt(principals.id, after))
+    .orderBy(asc(principals.id))
+    .limit(limit);
+}
+
+export async function principalsExistInGroups(db: Executor, groups: readonly string[]): Promise<boolean> {
+  if (groups.length === 0) return false;
+  const rows = await db
+    .select({ id: principals.id })
+    .from(principals)
+    .where(and(eq(principals.disabled, false), arrayOverlaps(principals.groups, [...groups])))
+    .limit(1);
+  return rows.length > 0;
+}
+
+export async function insertApiKey(db: Executor, row: typeof apiKeys.$inferInsert): Promise<ApiKeyRow> {
+  const [inserted] = await db.insert(apiKeys).values(row).returning();
+  return inserted!;
+}
+
+export async function findApiKeyByHash(db: Executor, keyHash: string): Promise<{ key: ApiKeyRow; principal: PrincipalRow } | undefined> {
+  const [row] = await db
+    .select({ key: apiKeys, principal: principals })
+    .from(apiKeys)
+    .innerJoin(principals, eq(apiKeys.principalId, principals.id))
+    .where(eq(apiKeys.keyHash, keyHash));
+  return row;
+}
+
+export async function touchApiKey(db: Executor, id: string, at: Date): Promise<void> {
+  await db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id));
+}
+
+export async function listApiKeys(db: Executor, principalId: string): Promise<ApiKeyRow[]> {
+  return db.select().from(apiKeys).where(eq(apiKeys.principalId, principalId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+}
+
+export async function revokeApiKey(db: Executor, principalId: string, keyId: string, at: Date): Promise<ApiKeyRow | undefined> {
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.principalId, principalId), isNull(apiKeys.revokedAt)))
+    .returning();
+  return row;
+}

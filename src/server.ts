@@ -1,0 +1,64 @@
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { buildDeps } from './deps.js';
+import { createLogger } from './logging.js';
+import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
+
+/** Process entry of the API: parse config, build, migrate, listen, and close cleanly on SIGTERM. */
+async function main(): Promise<void> {
+  const config = parseConfigOrExit();
+  const logger = createLogger(config.logLevel);
+  const devMode = config.databaseUrl === undefined;
+  if (devMode) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      'DEV MODE: embedded PGlite database, timed work in this process. For trying Brevet, not for production (set DATABASE_URL and REDIS_URL).',
+    );
+  }
+
+  const deps = buildDeps(config);
+  await deps.database.migrate();
+  const bootstrap = await ensureBootstrapAdmin(deps, {
+    adminGroups: config.adminGroups,
+    givenKey: config.bootstrapAdminKey,
+    generate: devMode,
+  });
+  if (bootstrap?.generated === true) {
+    // Printed to the terminal once, never to the structured log: it is a secret.
+    process.stdout.write(`\nBrevet admin API key (shown once, store it now):\n\n  ${bootstrap.key}\n\n`);
+  } else if (bootstrap !== undefined) {
+    logger.info('bootstrap admin installed with BREVET_BOOTSTRAP_ADMIN_KEY');
+  }
+
+  const app = await buildApp(deps, logger);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    await deps.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+}
+
+function parseConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`brevet: configuration error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`brevet: failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
