@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Deps } from './deps.js';
 import type { Caller } from './domain/caller.js';
+import { auditRoutes } from './audit/routes.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { installMetrics } from './http/metrics.js';
@@ -12,6 +13,8 @@ import { ProblemSchema } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
 import { principalRoutes } from './principals/routes.js';
+import { profileRoutes } from './profiles/routes.js';
+import { requestRoutes } from './requests/routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -67,6 +70,9 @@ export async function buildApp(deps: Deps, logger: Logger): Promise<App> {
       });
       await v1.register(meRoutes(deps));
       await v1.register(principalRoutes(deps));
+      await v1.register(profileRoutes(deps));
+      await v1.register(requestRoutes(deps));
+      await v1.register(auditRoutes(deps));
     },
     { prefix: '/v1' },
   );

@@ -5,6 +5,7 @@ import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
 import type { Config } from './config.js';
 import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
+import { reconcilerOnlyEffects, type RequestEffects } from './requests/effects.js';
 
 /** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
 export interface Deps {
@@ -13,6 +14,7 @@ export interface Deps {
   db: Db;
   clock: Clock;
   authenticator: Authenticator;
+  effects: RequestEffects;
   /** Optional probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -23,6 +25,7 @@ export interface DepsOverrides {
   database?: Database;
   tokenVerifier?: TokenVerifier;
   logger?: Logger;
+  effects?: RequestEffects;
 }
 
 export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
@@ -43,6 +46,7 @@ export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
     db: database.db,
     clock,
     authenticator,
+    effects: overrides.effects ?? reconcilerOnlyEffects,
     readinessChecks: {},
     async close() {
       await database.close();

@@ -1,0 +1,157 @@
+/**
+ * The request lifecycle (SPEC §2): states, the commands each state accepts, and how approvals
+ * count. Pure: it decides, the caller persists. Business refusals are returned, never thrown.
+ */
+
+export const REQUEST_STATUSES = ['pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['denied', 'cancelled', 'expired', 'ended', 'revoked'];
+
+export type LifecycleCommand =
+  | { kind: 'approve'; reviewerId: string }
+  | { kind: 'deny'; reviewerId: string }
+  | { kind: 'cancel' }
+  | { kind: 'revoke' }
+  | { kind: 'activate' }
+  | { kind: 'end' }
+  | { kind: 'expire' };
+
+export type LifecycleEvent =
+  | 'review.approved'
+  | 'review.denied'
+  | 'request.approved'
+  | 'request.activated'
+  | 'request.denied'
+  | 'request.cancelled'
+  | 'request.revoked'
+  | 'request.ended'
+  | 'request.expired';
+
+/** What the lifecycle needs to know about a request; no database types. */
+export interface RequestFacts {
+  status: RequestStatus;
+  requesterId: string;
+  approvalsRequired: number;
+  breakGlass: boolean;
+  durationSeconds: number;
+  /** Requested start (scheduled access) or the start of the open window. */
+  startsAt: Date | null;
+  endsAt: Date | null;
+  pendingExpiresAt: Date;
+  /** Reviewer ids of the reviews already recorded, with their decisions. */
+  reviews: readonly { reviewerId: string; decision: 'approve' | 'deny' }[];
+}
+
+export type Refusal = 'self-review' | 'already-reviewed' | 'invalid-transition' | 'not-due';
+
+export type Decision =
+  | {
+      ok: true;
+      status: RequestStatus;
+      events: LifecycleEvent[];
+      /** Set when the command opens or fixes the grant window. */
+      window?: { startsAt: Date; endsAt: Date };
+      /** True when a review row is to be recorded (approve/deny). */
+      recordsReview: boolean;
+      /** True for a review of an active or ended break-glass request. */
+      postHoc: boolean;
+    }
+  | { ok: false; reason: Refusal };
+
+const refuse = (reason: Refusal): Decision => ({ ok: false, reason });
+
+function moveTo(status: RequestStatus, events: LifecycleEvent[], extra: Partial<Extract<Decision, { ok: true }>> = {}): Decision {
+  return { ok: true, status, events, recordsReview: false, postHoc: false, ...extra };
+}
+
+export function isTerminal(status: RequestStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Identity is compared on canonical principal ids only (SPEC §3 rule 10). */
+export function isSelfReview(facts: Pick<RequestFacts, 'requesterId'>, reviewerId: string): boolean {
+  return facts.requesterId === reviewerId;
+}
+
+/**
+ * The grant window an approval opens: scheduled requests keep their requested start; immediate
+ * ones start now. `endsAt = startsAt + durationSeconds` always.
+ */
+export function windowOnApproval(facts: Pick<RequestFacts, 'startsAt' | 'durationSeconds'>, now: Date): { startsAt: Date; endsAt: Date } {
+  const startsAt = facts.startsAt ?? now;
+  return { startsAt, endsAt: new Date(startsAt.getTime() + facts.durationSeconds * 1000) };
+}
+
+/** After approval completes: active when the window has begun, else approved until its start. */
+function approvedState(facts: RequestFacts, now: Date, events: LifecycleEvent[]): Decision {
+  const window = windowOnApproval(facts, now);
+  if (window.startsAt.getTime() <= now.getTime()) {
+    return moveTo('active', [...events, 'request.approved', 'request.activated'], { window, recordsReview: events.length > 0 });
+  }
+  return moveTo('approved', [...events, 'request.approved'], { window, recordsReview: events.length > 0 });
+}
+
+/** Approval on creation: `required = 0`, or a break-glass self-activation. */
+export function decideOnCreation(facts: RequestFacts, now: Date): Decision {
+  if (facts.breakGlass) return moveTo('active', ['request.activated'], { window: windowOnApproval({ ...facts, startsAt: null }, now) });
+  if (facts.approvalsRequired === 0) return approvedState(facts, now, []);
+  return moveTo('pending', []);
+}
+
+function review(facts: RequestFacts, command: { kind: 'approve' | 'deny'; reviewerId: string }, now: Date): Decision {
+  if (isSelfReview(facts, command.reviewerId)) return refuse('self-review');
+  const postHoc = facts.breakGlass && (facts.status === 'active' || facts.status === 'ended');
+  if (facts.status !== 'pending' && !postHoc) return refuse('invalid-transition');
+  if (facts.reviews.some((r) => r.reviewerId === command.reviewerId)) return refuse('already-reviewed');
+
+  if (postHoc) {
+    // A post-hoc deny of a live break-glass session ends it; on an ended one it is a record.
+    if (command.kind === 'deny' && facts.status === 'active') {
+      return moveTo('revoked', ['review.denied', 'request.revoked'], { recordsReview: true, postHoc: true });
+    }
+    const event = command.kind === 'approve' ? 'review.approved' : 'review.denied';
+    return moveTo(facts.status, [event], { recordsReview: true, postHoc: true });
+  }
+
+  if (command.kind === 'deny') return moveTo('denied', ['review.denied', 'request.denied'], { recordsReview: true });
+  const approvals = new Set(facts.reviews.filter((r) => r.decision === 'approve').map((r) => r.reviewerId));
+  approvals.add(command.reviewerId);
+  if (approvals.size < facts.approvalsRequired) return moveTo('pending', ['review.approved'], { recordsReview: true });
+  return approvedState(facts, now, ['review.approved']);
+}
+
+/** The one transition function. Every (state, command) pair has exactly one answer here. */
+export function decide(facts: RequestFacts, command: LifecycleCommand, now: Date): Decision {
+  switch (command.kind) {
+    case 'approve':
+    case 'deny':
+      return review(facts, command, now);
+    case 'cancel':
+      return facts.status === 'pending' || facts.status === 'approved'
+        ? moveTo('cancelled', ['request.cancelled'])
+        : refuse('invalid-transition');
+    case 'revoke':
+      return facts.status === 'approved' || facts.status === 'active'
+        ? moveTo('revoked', ['request.revoked'])
+        : refuse('invalid-transition');
+    case 'activate':
+      if (facts.status !== 'approved') return refuse('invalid-transition');
+      if (facts.startsAt === null || facts.startsAt.getTime() > now.getTime()) return refuse('not-due');
+      // A window whose end already passed (its jobs were lost) goes straight to ended.
+      if (facts.endsAt !== null && facts.endsAt.getTime() <= now.getTime()) return moveTo('ended', ['request.ended']);
+      return moveTo('active', ['request.activated']);
+    case 'end':
+      if (facts.status !== 'active' && facts.status !== 'approved') return refuse('invalid-transition');
+      if (facts.endsAt === null || facts.endsAt.getTime() > now.getTime()) return refuse('not-due');
+      return moveTo('ended', ['request.ended']);
+    case 'expire':
+      if (facts.status !== 'pending') return refuse('invalid-transition');
+      if (facts.pendingExpiresAt.getTime() > now.getTime()) return refuse('not-due');
+      return moveTo('expired', ['request.expired']);
+    default: {
+      const exhaustive: never = command;
+      return exhaustive;
+    }
+  }
+}

@@ -1,0 +1,195 @@
+import ipaddr from 'ipaddr.js';
+import safeRegex from 'safe-regex2';
+import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow } from './conditions.js';
+import { canonicalPrincipalEntries, type Audience } from './eligibility.js';
+import { canonicalGroups } from './identity.js';
+
+/** One version of a catalog entry: an IAM role and the rules for getting it (SPEC §1). */
+export interface ProfileDefinition {
+  name: string;
+  description: string;
+  roleArn: string;
+  externalId: string | null;
+  region: string | null;
+  maxDurationSeconds: number;
+  defaultDurationSeconds: number;
+  requesters: { groups: string[]; principals: string[] };
+  approval: ApprovalPolicy;
+  conditions: Conditions;
+  sessionPolicy: Record<string, unknown> | null;
+  sessionTags: Record<string, string>;
+  revocation: 'block-new' | 'deny-policy';
+  notify: { slackChannel: string | null };
+}
+
+export interface ApprovalPolicy {
+  required: number;
+  pendingTtlSeconds: number;
+  remindAfterSeconds: number | null;
+  breakGlass: boolean;
+  requireApproverMfa: boolean;
+  approverGroups: string[];
+  approverPrincipals: string[];
+}
+
+/** Who may review requests made under this profile version. */
+export function approversOf(profile: Pick<ProfileDefinition, 'approval'>): Audience {
+  return { groups: profile.approval.approverGroups, principals: profile.approval.approverPrincipals };
+}
+
+/** What an admin sends: everything but name and role has a default. */
+export interface ProfileInput {
+  name: string;
+  description?: string;
+  roleArn: string;
+  externalId?: string | null;
+  region?: string | null;
+  maxDurationSeconds?: number;
+  defaultDurationSeconds?: number;
+  requesters?: { groups?: readonly string[]; principals?: readonly string[] };
+  approval?: Partial<ApprovalPolicy>;
+  conditions?: Partial<Conditions>;
+  sessionPolicy?: Record<string, unknown> | null;
+  sessionTags?: Record<string, string>;
+  revocation?: 'block-new' | 'deny-policy';
+  notify?: { slackChannel?: string | null };
+}
+
+export interface ProfileError {
+  field: string;
+  message: string;
+}
+
+export const MIN_SESSION_SECONDS = 900;
+export const MAX_SESSION_SECONDS = 43_200;
+/** AWS caps role-chained sessions at one hour. */
+export const ROLE_CHAINING_MAX_SECONDS = 3_600;
+/** AWS: 50 session tags; Brevet always adds brevet:request-id and brevet:requester. */
+const MAX_PROFILE_TAGS = 48;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+/** Fills defaults, canonicalises identities and checks what a schema cannot (SPEC §1, §4.1). */
+export function buildProfileDefinition(
+  input: ProfileInput,
+  options: { roleChaining: boolean },
+): { ok: true; definition: ProfileDefinition } | { ok: false; errors: ProfileError[] } {
+  const maxDurationSeconds = input.maxDurationSeconds ?? ROLE_CHAINING_MAX_SECONDS;
+  const approval = input.approval ?? {};
+  const conditions = input.conditions ?? {};
+  const definition: ProfileDefinition = {
+    name: input.name,
+    description: input.description ?? '',
+    roleArn: input.roleArn,
+    externalId: input.externalId ?? null,
+    region: input.region ?? null,
+    maxDurationSeconds,
+    defaultDurationSeconds: input.defaultDurationSeconds ?? Math.min(maxDurationSeconds, ROLE_CHAINING_MAX_SECONDS),
+    requesters: {
+      groups: canonicalGroups(input.requesters?.groups ?? []),
+      principals: canonicalPrincipalEntries(input.requesters?.principals ?? []),
+    },
+    approval: {
+      required: approval.required ?? 1,
+      approverGroups: canonicalGroups(approval.approverGroups ?? []),
+      approverPrincipals: canonicalPrincipalEntries(approval.approverPrincipals ?? []),
+      pendingTtlSeconds: approval.pendingTtlSeconds ?? 86_400,
+      remindAfterSeconds: approval.remindAfterSeconds ?? null,
+      breakGlass: approval.breakGlass ?? false,
+      requireApproverMfa: approval.requireApproverMfa ?? false,
+    },
+    conditions: {
+      requireMfa: conditions.requireMfa ?? false,
+      sourceCidrs: conditions.sourceCidrs ?? [],
+      timeWindows: conditions.timeWindows ?? [],
+      ticketPattern: conditions.ticketPattern ?? null,
+      minJustificationLength: conditions.minJustificationLength ?? 0,
+    },
+    sessionPolicy: input.sessionPolicy ?? null,
+    sessionTags: input.sessionTags ?? {},
+    revocation: input.revocation ?? 'block-new',
+    notify: { slackChannel: input.notify?.slackChannel ?? null },
+  };
+  const errors = checkDefinition(definition, options);
+  return errors.length === 0 ? { ok: true, definition } : { ok: false, errors };
+}
+
+function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean }): ProfileError[] {
+  const errors: ProfileError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field: `/body/${field}`, message });
+
+  if (!ROLE_ARN.test(p.roleArn)) fail('roleArn', 'must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)');
+  if (p.externalId !== null && !/^[\w+=,.@:/-]{2,1224}$/.test(p.externalId)) fail('externalId', 'must be 2-1224 characters of [\\w+=,.@:/-]');
+  if (p.maxDurationSeconds < MIN_SESSION_SECONDS || p.maxDurationSeconds > MAX_SESSION_SECONDS) {
+    fail('maxDurationSeconds', `must be from ${MIN_SESSION_SECONDS} to ${MAX_SESSION_SECONDS}`);
+  }
+  if (options.roleChaining && p.maxDurationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+    fail('maxDurationSeconds', `must be at most ${ROLE_CHAINING_MAX_SECONDS}: Brevet runs on role credentials (role chaining)`);
+  }
+  if (p.defaultDurationSeconds < MIN_SESSION_SECONDS || p.defaultDurationSeconds > p.maxDurationSeconds) {
+    fail('defaultDurationSeconds', `must be from ${MIN_SESSION_SECONDS} to maxDurationSeconds`);
+  }
+  if (p.requesters.groups.length === 0 && p.requesters.principals.length === 0) {
+    fail('requesters', 'name at least one group or principal who may request');
+  }
+  const a = p.approval;
+  if (a.required > 0 && a.approverGroups.length === 0 && a.approverPrincipals.length === 0) {
+    fail('approval/approverGroups', 'name approver groups or principals when approvals are required');
+  }
+  if (a.pendingTtlSeconds < 1) fail('approval/pendingTtlSeconds', 'must be at least 1');
+  if (a.remindAfterSeconds !== null && a.remindAfterSeconds >= a.pendingTtlSeconds) {
+    fail('approval/remindAfterSeconds', 'must be shorter than pendingTtlSeconds');
+  }
+  p.conditions.sourceCidrs.forEach((cidr, i) => {
+    if (!ipaddr.isValidCIDR(cidr)) fail(`conditions/sourceCidrs/${i}`, 'is not a CIDR range (e.g. 10.0.0.0/8)');
+  });
+  p.conditions.timeWindows.forEach((w, i) => errors.push(...checkWindow(w, `/body/conditions/timeWindows/${i}`)));
+  if (p.conditions.ticketPattern !== null) {
+    const problem = checkPattern(p.conditions.ticketPattern);
+    if (problem !== null) fail('conditions/ticketPattern', problem);
+  }
+  const tags = Object.entries(p.sessionTags);
+  if (tags.length > MAX_PROFILE_TAGS) fail('sessionTags', `at most ${MAX_PROFILE_TAGS} tags`);
+  for (const [key, value] of tags) {
+    if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('brevet:')) fail(`sessionTags/${key}`, 'is not a valid tag key (brevet: is reserved)');
+    else if (!TAG_VALUE.test(value)) fail(`sessionTags/${key}`, 'is not a valid tag value');
+  }
+  if (p.sessionPolicy !== null) {
+    const policy = p.sessionPolicy;
+    if (!('Statement' in policy) || JSON.stringify(policy).length > 2048) {
+      fail('sessionPolicy', 'must be an IAM policy document with a Statement, at most 2048 characters');
+    }
+  }
+  return errors;
+}
+
+function checkWindow(w: TimeWindow, at: string): ProfileError[] {
+  const errors: ProfileError[] = [];
+  if (w.days.length === 0 || w.days.some((d) => !WEEKDAYS.includes(d))) errors.push({ field: `${at}/days`, message: `days from ${WEEKDAYS.join(', ')}` });
+  for (const key of ['start', 'end'] as const) {
+    if (!/^([01]\d|2[0-3]):[0-5]\d$/.test(w[key])) errors.push({ field: `${at}/${key}`, message: 'must be HH:MM (24 h)' });
+  }
+  if (errors.length === 0 && toMinutes(w.start) === toMinutes(w.end)) errors.push({ field: `${at}/end`, message: 'must differ from start' });
+  if (!isTimeZone(w.timeZone)) errors.push({ field: `${at}/timeZone`, message: 'must be an IANA time zone, e.g. Europe/Paris' });
+  return errors;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Admin-supplied patterns run on user input: they must compile and be free of catastrophic backtracking. */
+function checkPattern(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+  } catch {
+    return 'is not a valid regular expression';
+  }
+  return safeRegex(pattern) ? null : 'may backtrack catastrophically; simplify it';
+}

@@ -1,0 +1,136 @@
+import type { Clock } from '../adapters/clock.js';
+import { appendAudit } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
+import type { Caller } from '../domain/caller.js';
+import { isInAudience } from '../domain/eligibility.js';
+import { newId } from '../domain/ids.js';
+import { approversOf, buildProfileDefinition, type ProfileDefinition, type ProfileInput } from '../domain/profile.js';
+import { requireAdmin } from '../http/guards.js';
+import { Problem } from '../http/problems.js';
+import {
+  findCurrentProfile,
+  insertProfile,
+  insertProfileVersion,
+  listCurrentProfiles,
+  lockProfile,
+  updateProfileHead,
+  type ProfileVersion,
+} from './repo.js';
+
+type Deps = { db: Db; clock: Clock; config: { roleChaining: boolean } };
+
+function definitionOrProblem(input: ProfileInput, roleChaining: boolean): ProfileDefinition {
+  const built = buildProfileDefinition(input, { roleChaining });
+  if (!built.ok) {
+    const [first] = built.errors;
+    throw new Problem('validation', `${first!.field} ${first!.message}`, { errors: built.errors });
+  }
+  return built.definition;
+}
+
+const nameTaken = () => new Problem('conflict', 'a profile with this name exists');
+
+export async function createProfile(deps: Deps, caller: Caller, input: ProfileInput): Promise<ProfileVersion> {
+  requireAdmin(caller);
+  const definition = definitionOrProblem(input, deps.config.roleChaining);
+  const now = deps.clock.now();
+  const id = newId('prf');
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const profile = await insertProfile(tx, { id, name: definition.name, currentVersion: 1, createdAt: now, updatedAt: now });
+      await insertProfileVersion(tx, { profileId: id, version: 1, definition, createdBy: caller.id, createdAt: now });
+      await appendAudit(tx, deps.clock, {
+        actor: { id: caller.id, kind: caller.kind },
+        action: 'profile.created',
+        profileId: id,
+        sourceIp: caller.sourceIp,
+        details: { version: 1, definition },
+      });
+      return { profile, version: 1, definition };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+}
+
+/** Every change is a new version; requests keep the version they were made under. */
+export async function updateProfile(deps: Deps, caller: Caller, id: string, patch: Partial<ProfileInput>): Promise<ProfileVersion> {
+  requireAdmin(caller);
+  try {
+    return await deps.db.transaction(async (tx) => {
+      // The lock serialises concurrent edits, so versions are numbered without gaps or races.
+      const locked = await lockProfile(tx, id);
+      const current = locked === undefined ? undefined : await findCurrentProfile(tx, id);
+      if (current === undefined) throw new Problem('not-found', 'no such profile');
+      const definition = definitionOrProblem(merge(current.definition, patch), deps.config.roleChaining);
+      const version = current.version + 1;
+      const now = deps.clock.now();
+      await insertProfileVersion(tx, { profileId: id, version, definition, createdBy: caller.id, createdAt: now });
+      const profile = await updateProfileHead(tx, id, { name: definition.name, currentVersion: version, updatedAt: now });
+      await appendAudit(tx, deps.clock, {
+        actor: { id: caller.id, kind: caller.kind },
+        action: 'profile.updated',
+        profileId: id,
+        sourceIp: caller.sourceIp,
+        details: { version, changes: patch },
+      });
+      return { profile, version, definition };
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw nameTaken();
+    throw error;
+  }
+}
+
+/** Removes the profile from the catalog. Its versions stay: requests and audit refer to them. */
+export async function deleteProfile(deps: Deps, caller: Caller, id: string): Promise<void> {
+  requireAdmin(caller);
+  await deps.db.transaction(async (tx) => {
+    const locked = await lockProfile(tx, id);
+    if (locked === undefined) throw new Problem('not-found', 'no such profile');
+    const now = deps.clock.now();
+    // Frees the name for a new profile while keeping the row for history.
+    await updateProfileHead(tx, id, { deletedAt: now, updatedAt: now, name: `${locked.name}~deleted~${id}` });
+    await appendAudit(tx, deps.clock, {
+      actor: { id: caller.id, kind: caller.kind },
+      action: 'profile.deleted',
+      profileId: id,
+      sourceIp: caller.sourceIp,
+      details: { name: locked.name, version: locked.currentVersion },
+    });
+  });
+}
+
+export function mayRequest(definition: ProfileDefinition, caller: Caller): boolean {
+  return isInAudience(definition.requesters, caller);
+}
+
+function maySee(definition: ProfileDefinition, caller: Caller): boolean {
+  return caller.isAdmin || mayRequest(definition, caller) || isInAudience(approversOf(definition), caller);
+}
+
+export async function getProfile(deps: Pick<Deps, 'db'>, caller: Caller, ref: string): Promise<ProfileVersion> {
+  const found = await findCurrentProfile(deps.db, ref);
+  if (found === undefined || !maySee(found.definition, caller)) throw new Problem('not-found', 'no such profile');
+  return found;
+}
+
+/** Admins see the whole catalog; everyone else the profiles they may request. */
+export async function listProfiles(deps: Pick<Deps, 'db'>, caller: Caller): Promise<ProfileVersion[]> {
+  const all = await listCurrentProfiles(deps.db);
+  return caller.isAdmin ? all : all.filter((p) => mayRequest(p.definition, caller));
+}
+
+/** Top-level fields replace; the nested groups (approval, conditions, …) merge one level deep. */
+function merge(current: ProfileDefinition, patch: Partial<ProfileInput>): ProfileInput {
+  return {
+    ...current,
+    ...patch,
+    requesters: { ...current.requesters, ...patch.requesters },
+    approval: { ...current.approval, ...patch.approval },
+    conditions: { ...current.conditions, ...patch.conditions },
+    notify: { ...current.notify, ...patch.notify },
+  };
+}

@@ -1,0 +1,61 @@
+import { and, asc, eq, isNull, or } from 'drizzle-orm';
+import type { Executor } from '../principals/repo.js';
+import { profileVersions, profiles } from '../db/schema.js';
+import type { ProfileDefinition } from '../domain/profile.js';
+
+export type ProfileRow = typeof profiles.$inferSelect;
+
+export interface ProfileVersion {
+  profile: ProfileRow;
+  version: number;
+  definition: ProfileDefinition;
+}
+
+const currentVersion = (db: Executor) =>
+  db
+    .select({ profile: profiles, version: profileVersions.version, definition: profileVersions.definition })
+    .from(profiles)
+    .innerJoin(profileVersions, and(eq(profileVersions.profileId, profiles.id), eq(profileVersions.version, profiles.currentVersion)));
+
+/** The live profile by id or name, at its current version. */
+export async function findCurrentProfile(db: Executor, ref: string): Promise<ProfileVersion | undefined> {
+  const [row] = await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)));
+  return row === undefined ? undefined : { ...row, definition: row.definition as ProfileDefinition };
+}
+
+export async function listCurrentProfiles(db: Executor): Promise<ProfileVersion[]> {
+  const rows = await currentVersion(db).where(isNull(profiles.deletedAt)).orderBy(asc(profiles.name));
+  return rows.map((row) => ({ ...row, definition: row.definition as ProfileDefinition }));
+}
+
+/** A request is always judged by the version it was made under, even after edits or deletion. */
+export async function findProfileVersion(db: Executor, profileId: string, version: number): Promise<ProfileDefinition | undefined> {
+  const [row] = await db
+    .select({ definition: profileVersions.definition })
+    .from(profileVersions)
+    .where(and(eq(profileVersions.profileId, profileId), eq(profileVersions.version, version)));
+  return row?.definition as ProfileDefinition | undefined;
+}
+
+export async function lockProfile(db: Executor, id: string): Promise<ProfileRow | undefined> {
+  const [row] = await db.select().from(profiles).where(and(eq(profiles.id, id), isNull(profiles.deletedAt))).for('update');
+  return row;
+}
+
+export async function insertProfile(db: Executor, row: typeof profiles.$inferInsert): Promise<ProfileRow> {
+  const [inserted] = await db.insert(profiles).values(row).returning();
+  return inserted!;
+}
+
+export async function insertProfileVersion(db: Executor, row: typeof profileVersions.$inferInsert): Promise<void> {
+  await db.insert(profileVersions).values(row);
+}
+
+export async function updateProfileHead(
+  db: Executor,
+  id: string,
+  changes: Partial<Pick<ProfileRow, 'name' | 'currentVersion' | 'updatedAt' | 'deletedAt'>>,
+): Promise<ProfileRow> {
+  const [row] = await db.update(profiles).set(changes).where(eq(profiles.id, id)).returning();
+  return row!;
+}

@@ -1,0 +1,149 @@
+import { Type } from 'typebox';
+import { SingleLine } from '../http/schemas.js';
+
+const Str = (maxLength: number) => SingleLine({ minLength: 1, maxLength });
+const Weekday = Type.Union([
+  Type.Literal('mon'),
+  Type.Literal('tue'),
+  Type.Literal('wed'),
+  Type.Literal('thu'),
+  Type.Literal('fri'),
+  Type.Literal('sat'),
+  Type.Literal('sun'),
+]);
+const Entries = Type.Array(Str(254), { maxItems: 200 });
+const Closed = { additionalProperties: false } as const;
+
+const TimeWindow = Type.Object(
+  {
+    days: Type.Array(Weekday, { minItems: 1, maxItems: 7 }),
+    start: Type.String({ pattern: '^\\d{2}:\\d{2}$', description: 'HH:MM, 24 h' }),
+    end: Type.String({ pattern: '^\\d{2}:\\d{2}$' }),
+    timeZone: Str(64),
+  },
+  Closed,
+);
+
+const Durations = Type.Integer({ minimum: 900, maximum: 43200 });
+
+/** Shared by create (name and roleArn required) and update (everything optional). */
+const editable = {
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'Unique slug' }),
+  description: SingleLine({ maxLength: 1000 }),
+  roleArn: Str(2048),
+  externalId: Type.Union([Str(1224), Type.Null()]),
+  region: Type.Union([Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$' }), Type.Null()]),
+  maxDurationSeconds: Durations,
+  defaultDurationSeconds: Durations,
+  requesters: Type.Object({ groups: Type.Optional(Entries), principals: Type.Optional(Entries) }, Closed),
+  approval: Type.Object(
+    {
+      required: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+      approverGroups: Type.Optional(Entries),
+      approverPrincipals: Type.Optional(Entries),
+      pendingTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })),
+      remindAfterSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()])),
+      breakGlass: Type.Optional(Type.Boolean()),
+      requireApproverMfa: Type.Optional(Type.Boolean()),
+    },
+    Closed,
+  ),
+  conditions: Type.Object(
+    {
+      requireMfa: Type.Optional(Type.Boolean()),
+      sourceCidrs: Type.Optional(Type.Array(Str(64), { maxItems: 100 })),
+      timeWindows: Type.Optional(Type.Array(TimeWindow, { maxItems: 20 })),
+      ticketPattern: Type.Optional(Type.Union([Str(200), Type.Null()])),
+      minJustificationLength: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    },
+    Closed,
+  ),
+  sessionPolicy: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+  sessionTags: Type.Record(Type.String({ maxLength: 128 }), Type.String({ maxLength: 256 }), { maxProperties: 48 }),
+  revocation: Type.Union([Type.Literal('block-new'), Type.Literal('deny-policy')]),
+  notify: Type.Object({ slackChannel: Type.Optional(Type.Union([Type.String({ pattern: '^[CGD][A-Z0-9]{2,30}$' }), Type.Null()])) }, Closed),
+};
+
+export const CreateProfileBody = Type.Object(
+  {
+    name: editable.name,
+    roleArn: editable.roleArn,
+    description: Type.Optional(editable.description),
+    externalId: Type.Optional(editable.externalId),
+    region: Type.Optional(editable.region),
+    maxDurationSeconds: Type.Optional(editable.maxDurationSeconds),
+    defaultDurationSeconds: Type.Optional(editable.defaultDurationSeconds),
+    requesters: Type.Optional(editable.requesters),
+    approval: Type.Optional(editable.approval),
+    conditions: Type.Optional(editable.conditions),
+    sessionPolicy: Type.Optional(editable.sessionPolicy),
+    sessionTags: Type.Optional(editable.sessionTags),
+    revocation: Type.Optional(editable.revocation),
+    notify: Type.Optional(editable.notify),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        name: 'prod-admin',
+        roleArn: 'arn:aws:iam::123456789012:role/Admin',
+        maxDurationSeconds: 3600,
+        defaultDurationSeconds: 1800,
+        requesters: { groups: ['dev'] },
+        approval: { required: 1, approverGroups: ['sre'] },
+        conditions: { minJustificationLength: 10 },
+        revocation: 'deny-policy',
+        notify: { slackChannel: 'C0123' },
+      },
+    ],
+  },
+);
+
+export const UpdateProfileBody = Type.Object(
+  Object.fromEntries(Object.entries(editable).map(([key, schema]) => [key, Type.Optional(schema)])) as {
+    [K in keyof typeof editable]: ReturnType<typeof Type.Optional<(typeof editable)[K]>>;
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const Audience = Type.Object({ groups: Type.Array(Type.String()), principals: Type.Array(Type.String()) });
+
+export const Profile = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    version: Type.Integer(),
+    description: Type.String(),
+    roleArn: Type.String(),
+    externalId: Type.Union([Type.String(), Type.Null()]),
+    region: Type.Union([Type.String(), Type.Null()]),
+    maxDurationSeconds: Type.Integer(),
+    defaultDurationSeconds: Type.Integer(),
+    requesters: Audience,
+    approval: Type.Object({
+      required: Type.Integer(),
+      approverGroups: Type.Array(Type.String()),
+      approverPrincipals: Type.Array(Type.String()),
+      pendingTtlSeconds: Type.Integer(),
+      remindAfterSeconds: Type.Union([Type.Integer(), Type.Null()]),
+      breakGlass: Type.Boolean(),
+      requireApproverMfa: Type.Boolean(),
+    }),
+    conditions: Type.Object({
+      requireMfa: Type.Boolean(),
+      sourceCidrs: Type.Array(Type.String()),
+      timeWindows: Type.Array(TimeWindow),
+      ticketPattern: Type.Union([Type.String(), Type.Null()]),
+      minJustificationLength: Type.Integer(),
+    }),
+    sessionPolicy: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+    sessionTags: Type.Record(Type.String(), Type.String()),
+    revocation: Type.String(),
+    notify: Type.Object({ slackChannel: Type.Union([Type.String(), Type.Null()]) }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Profile' },
+);
+
+export const ProfileList = Type.Object({ items: Type.Array(Profile), nextCursor: Type.Null() });

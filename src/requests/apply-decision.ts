@@ -1,0 +1,96 @@
+import type { Clock } from '../adapters/clock.js';
+import { appendAudit, type AuditActor } from '../audit/writer.js';
+import type { Tx } from '../db/client.js';
+import type { Decision, LifecycleEvent, RequestFacts, RequestStatus } from '../domain/lifecycle.js';
+import { newId } from '../domain/ids.js';
+import { insertReview, updateRequest, type RequestRow, type ReviewRow } from './repo.js';
+
+export function factsOf(request: RequestRow, reviews: readonly ReviewRow[]): RequestFacts {
+  return {
+    status: request.status as RequestStatus,
+    requesterId: request.requesterId,
+    approvalsRequired: request.approvalsRequired,
+    breakGlass: request.breakGlass,
+    durationSeconds: request.durationSeconds,
+    startsAt: request.startsAt,
+    endsAt: request.endsAt,
+    pendingExpiresAt: request.pendingExpiresAt,
+    reviews: reviews.map((r) => ({ reviewerId: r.reviewerId, decision: r.decision })),
+  };
+}
+
+export interface TransitionContext {
+  actor: AuditActor;
+  sourceIp: string | null;
+  review?: { decision: 'approve' | 'deny'; comment: string | null; channel: 'api' | 'slack' };
+  reason?: string | null;
+}
+
+/**
+ * Persists an accepted lifecycle decision inside the caller's transaction: the new state,
+ * the review row, and one audit event per lifecycle event, written last (see appendAudit).
+ */
+export async function applyDecision(
+  tx: Tx,
+  clock: Clock,
+  request: RequestRow,
+  decision: Extract<Decision, { ok: true }>,
+  context: TransitionContext,
+): Promise<RequestRow> {
+  const now = clock.now();
+  if (decision.recordsReview && context.review !== undefined) {
+    await insertReview(tx, {
+      id: newId('rev'),
+      requestId: request.id,
+      reviewerId: context.actor.id,
+      decision: context.review.decision,
+      comment: context.review.comment,
+      channel: context.review.channel,
+      postHoc: decision.postHoc,
+      createdAt: now,
+    });
+  }
+  const updated =
+    decision.status === request.status && decision.window === undefined
+      ? request
+      : await updateRequest(tx, request.id, {
+          status: decision.status,
+          ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
+          ...(decision.status === 'revoked' ? { revokedReason: context.reason ?? null } : {}),
+          updatedAt: now,
+        });
+  for (const event of decision.events) {
+    await appendAudit(tx, clock, {
+      actor: context.actor,
+      action: event,
+      requestId: request.id,
+      profileId: request.profileId,
+      sourceIp: context.sourceIp,
+      details: eventDetails(event, updated, decision, context),
+    });
+  }
+  return updated;
+}
+
+function eventDetails(
+  event: LifecycleEvent,
+  request: RequestRow,
+  decision: Extract<Decision, { ok: true }>,
+  context: TransitionContext,
+): Record<string, unknown> {
+  switch (event) {
+    case 'review.approved':
+    case 'review.denied':
+      return { comment: context.review?.comment ?? null, channel: context.review?.channel ?? 'api', postHoc: decision.postHoc };
+    case 'request.activated':
+    case 'request.approved':
+      return { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null, breakGlass: request.breakGlass };
+    case 'request.revoked':
+    case 'request.cancelled':
+      return { reason: context.reason ?? null };
+    case 'request.denied':
+    case 'request.ended':
+    case 'request.expired':
+      return {};
+  }
+}

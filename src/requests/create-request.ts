@@ -1,0 +1,225 @@
+import { createHash } from 'node:crypto';
+import type { Clock } from '../adapters/clock.js';
+import { canonicalJson } from '../audit/chain.js';
+import { appendAudit } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { hasMfa, type Caller } from '../domain/caller.js';
+import { checkConditions } from '../domain/conditions.js';
+import { newId } from '../domain/ids.js';
+import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
+import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
+import { Problem } from '../http/problems.js';
+import { mayRequest } from '../profiles/manage-profiles.js';
+import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
+import { actorOf } from './access.js';
+import type { RequestEffects } from './effects.js';
+import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, reviewsOf, type RequestRow } from './repo.js';
+import { requestView, type RequestView } from './view.js';
+
+type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+
+export interface NewRequest {
+  profile: string;
+  durationSeconds?: number;
+  justification: string;
+  ticket?: string | null;
+  startsAt?: string | null;
+  scope?: { actions: string[]; resources: string[] } | null;
+  breakGlass?: boolean;
+}
+
+/** A start this close to now is "now": clocks of clients and servers differ a little. */
+const START_TOLERANCE_MS = 60_000;
+/** Scheduled access is for planned work, not standing access booked far ahead. */
+const MAX_SCHEDULE_AHEAD_MS = 90 * 86_400_000;
+
+/**
+ * Opens a request (SPEC §1, §2, §3 rules 3 and 9). Eligibility and every condition are checked
+ * first; a refusal is audited as `request.refused` and creates nothing. With an Idempotency-Key,
+ * a retry returns the request the first call created, even when the calls race.
+ */
+export async function createRequest(
+  deps: Deps,
+  caller: Caller,
+  input: NewRequest,
+  idempotencyKey?: string,
+): Promise<{ view: RequestView; replayed: boolean }> {
+  const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
+  if (idempotencyKey !== undefined) {
+    const replay = await replayOf(deps, caller, idempotencyKey, requestHash);
+    if (replay !== undefined) return { view: replay, replayed: true };
+  }
+
+  const profile = await findCurrentProfile(deps.db, input.profile);
+  if (profile === undefined) throw new Problem('not-found', `no profile ${input.profile}`);
+  const now = deps.clock.now();
+  const plan = await planOrRefuse(deps, caller, profile, input, now);
+
+  const created = await deps.db.transaction(async (tx) => {
+    if (idempotencyKey !== undefined) {
+      const claim = await claimIdempotencyKey(tx, {
+        principalId: caller.id,
+        key: idempotencyKey,
+        requestHash,
+        requestId: plan.id,
+        createdAt: now,
+      });
+      if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
+    }
+    const facts = { ...plan, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
+    const decision = decideOnCreation(facts, now);
+    if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
+    const request = await insertRequest(tx, {
+      ...plan,
+      profileId: profile.profile.id,
+      profileVersion: profile.version,
+      requesterId: caller.id,
+      status: decision.status,
+      startsAt: decision.window?.startsAt ?? plan.startsAt,
+      endsAt: decision.window?.endsAt ?? plan.endsAt,
+      slackChannel: profile.definition.notify.slackChannel,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const audit = (action: string, details: Record<string, unknown>) =>
+      appendAudit(tx, deps.clock, {
+        actor: actorOf(caller),
+        action,
+        requestId: request.id,
+        profileId: request.profileId,
+        sourceIp: caller.sourceIp,
+        details,
+      });
+    await audit('request.created', {
+      profileVersion: profile.version,
+      durationSeconds: request.durationSeconds,
+      justification: request.justification,
+      ticket: request.ticket,
+      startsAt: plan.startsAt?.toISOString() ?? null,
+      scope: request.scope,
+      breakGlass: request.breakGlass,
+      approvalsRequired: request.approvalsRequired,
+    });
+    for (const event of decision.events) {
+      await audit(event, {
+        startsAt: request.startsAt?.toISOString() ?? null,
+        endsAt: request.endsAt?.toISOString() ?? null,
+        breakGlass: request.breakGlass,
+      });
+    }
+    return { kind: 'created' as const, request, events: decision.events };
+  });
+
+  if (created.kind === 'replay') {
+    if (created.requestHash !== requestHash) throw idempotencyMismatch();
+    return { view: await viewOf(deps, created.requestId), replayed: true };
+  }
+  const events: (LifecycleEvent | 'request.created')[] = ['request.created', ...created.events];
+  await deps.effects.afterCommit({ requestId: created.request.id, events });
+  return { view: requestView(created.request, []), replayed: false };
+}
+
+type Plan = Pick<
+  RequestRow,
+  | 'id'
+  | 'durationSeconds'
+  | 'justification'
+  | 'ticket'
+  | 'scope'
+  | 'startsAt'
+  | 'endsAt'
+  | 'approvalsRequired'
+  | 'breakGlass'
+  | 'pendingExpiresAt'
+  | 'remindAt'
+>;
+
+/** Everything decided before the transaction: eligibility, input rules, conditions. */
+async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion, input: NewRequest, now: Date): Promise<Plan> {
+  const definition = profile.definition;
+  const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}): Promise<never> => {
+    await deps.db.transaction((tx) =>
+      appendAudit(tx, deps.clock, {
+        actor: actorOf(caller),
+        action: 'request.refused',
+        profileId: profile.profile.id,
+        sourceIp: caller.sourceIp,
+        details: { reason, ...extra },
+      }),
+    );
+    throw problem;
+  };
+
+  if (!mayRequest(definition, caller)) return refuse(new Problem('not-eligible', 'you may not request this profile'), 'not-eligible');
+  if (input.breakGlass === true && !definition.approval.breakGlass) {
+    return refuse(new Problem('not-eligible', 'this profile has no break-glass access'), 'break-glass-not-allowed');
+  }
+
+  const durationSeconds = input.durationSeconds ?? definition.defaultDurationSeconds;
+  if (durationSeconds < MIN_SESSION_SECONDS || durationSeconds > definition.maxDurationSeconds) {
+    throw fieldProblem('durationSeconds', `must be from ${MIN_SESSION_SECONDS} to ${definition.maxDurationSeconds} for this profile`);
+  }
+  const startsAt = scheduledStart(input.startsAt, now);
+  if (startsAt !== null && input.breakGlass === true) throw fieldProblem('startsAt', 'break-glass access starts now; omit startsAt');
+
+  const at = startsAt ?? now;
+  const ticket = input.ticket ?? null;
+  const check = checkConditions(definition.conditions, {
+    mfa: hasMfa(caller),
+    sourceIp: caller.sourceIp,
+    at,
+    request: { ticket, justification: input.justification },
+  });
+  if (!check.ok) {
+    return refuse(new Problem('condition-failed', check.detail, { condition: check.condition }), 'condition-failed', { condition: check.condition });
+  }
+
+  const endsAt = startsAt === null ? null : new Date(startsAt.getTime() + durationSeconds * 1000);
+  return {
+    id: newId('req'),
+    durationSeconds,
+    justification: input.justification,
+    ticket,
+    scope: input.scope ?? null,
+    startsAt,
+    endsAt,
+    approvalsRequired: definition.approval.required,
+    breakGlass: input.breakGlass === true,
+    pendingExpiresAt: pendingExpiry(definition, now, endsAt),
+    remindAt: definition.approval.remindAfterSeconds === null ? null : new Date(now.getTime() + definition.approval.remindAfterSeconds * 1000),
+  };
+}
+
+function scheduledStart(raw: string | null | undefined, now: Date): Date | null {
+  if (raw === undefined || raw === null) return null;
+  const startsAt = new Date(raw);
+  if (Number.isNaN(startsAt.getTime())) throw fieldProblem('startsAt', 'must be an ISO-8601 date-time');
+  const ahead = startsAt.getTime() - now.getTime();
+  if (ahead < -START_TOLERANCE_MS) throw fieldProblem('startsAt', 'is in the past');
+  if (ahead > MAX_SCHEDULE_AHEAD_MS) throw fieldProblem('startsAt', 'is more than 90 days ahead');
+  return ahead <= START_TOLERANCE_MS ? null : startsAt;
+}
+
+/** A scheduled request cannot wait for approval past the end of the window it asks for. */
+function pendingExpiry(definition: ProfileDefinition, now: Date, endsAt: Date | null): Date {
+  const ttl = new Date(now.getTime() + definition.approval.pendingTtlSeconds * 1000);
+  return endsAt !== null && endsAt < ttl ? endsAt : ttl;
+}
+
+async function replayOf(deps: Deps, caller: Caller, key: string, requestHash: string): Promise<RequestView | undefined> {
+  const existing = await findIdempotencyKey(deps.db, caller.id, key);
+  if (existing === undefined) return undefined;
+  if (existing.requestHash !== requestHash) throw idempotencyMismatch();
+  return viewOf(deps, existing.requestId);
+}
+
+async function viewOf(deps: Deps, requestId: string): Promise<RequestView> {
+  const request = (await findRequest(deps.db, requestId))!;
+  return requestView(request, await reviewsOf(deps.db, [requestId]));
+}
+
+const idempotencyMismatch = () => new Problem('conflict', 'this Idempotency-Key was used with a different request body');
+
+function fieldProblem(field: string, message: string): Problem {
+  return new Problem('validation', `/body/${field} ${message}`, { errors: [{ field: `/body/${field}`, message }] });
+}

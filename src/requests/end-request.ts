@@ -1,0 +1,67 @@
+import type { Clock } from '../adapters/clock.js';
+import { appendAudit } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import type { Caller } from '../domain/caller.js';
+import { decide } from '../domain/lifecycle.js';
+import { Problem } from '../http/problems.js';
+import { findProfileVersion } from '../profiles/repo.js';
+import { actorOf, maySeeRequest } from './access.js';
+import { applyDecision, factsOf } from './apply-decision.js';
+import type { RequestEffects } from './effects.js';
+import { lockRequest, reviewsOf } from './repo.js';
+import { requestView, type RequestView } from './view.js';
+
+type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+
+/** The requester withdraws a request that has not started (pending or approved). */
+export function cancelRequest(deps: Deps, caller: Caller, requestId: string, reason: string | null): Promise<RequestView> {
+  return endByCaller(deps, caller, requestId, { kind: 'cancel', reason, mayAct: (request) => request.requesterId === caller.id });
+}
+
+/** The requester or an admin ends a window now (SPEC §4.4); no credential is issued after this. */
+export function revokeRequest(deps: Deps, caller: Caller, requestId: string, reason: string): Promise<RequestView> {
+  return endByCaller(deps, caller, requestId, {
+    kind: 'revoke',
+    reason,
+    mayAct: (request) => request.requesterId === caller.id || caller.isAdmin,
+  });
+}
+
+async function endByCaller(
+  deps: Deps,
+  caller: Caller,
+  requestId: string,
+  command: { kind: 'cancel' | 'revoke'; reason: string | null; mayAct: (request: { requesterId: string }) => boolean },
+): Promise<RequestView> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
+    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
+    if (!maySeeRequest(request, definition, caller)) return { refused: new Problem('not-found', 'no such request') };
+    if (!command.mayAct(request)) {
+      const who = command.kind === 'cancel' ? 'the requester' : 'the requester or an admin';
+      return { refused: new Problem('forbidden', `only ${who} may ${command.kind} this request`) };
+    }
+    const decision = decide(factsOf(request, []), { kind: command.kind }, deps.clock.now());
+    if (!decision.ok) {
+      await appendAudit(tx, deps.clock, {
+        actor: actorOf(caller),
+        action: 'request.refused',
+        requestId: request.id,
+        profileId: request.profileId,
+        sourceIp: caller.sourceIp,
+        details: { reason: decision.reason, command: command.kind, status: request.status },
+      });
+      return { refused: new Problem('invalid-transition', `the request is ${request.status}`) };
+    }
+    const updated = await applyDecision(tx, deps.clock, request, decision, {
+      actor: actorOf(caller),
+      sourceIp: caller.sourceIp,
+      reason: command.reason,
+    });
+    return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
+  });
+  if ('refused' in outcome) throw outcome.refused;
+  await deps.effects.afterCommit({ requestId, events: outcome.events });
+  return outcome.view;
+}

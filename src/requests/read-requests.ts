@@ -1,0 +1,68 @@
+import type { Db } from '../db/client.js';
+import type { Caller } from '../domain/caller.js';
+import type { RequestStatus } from '../domain/lifecycle.js';
+import { Problem } from '../http/problems.js';
+import { findProfileVersion } from '../profiles/repo.js';
+import { maySeeRequest } from './access.js';
+import { findRequest, listRequests, reviewsOf } from './repo.js';
+import { requestView, type RequestView } from './view.js';
+
+/** One request, for those who may see it; everyone else gets the 404 of a missing one. */
+export async function getRequest(deps: { db: Db }, caller: Caller, requestId: string): Promise<RequestView> {
+  const request = await findRequest(deps.db, requestId);
+  const definition = request === undefined ? undefined : await findProfileVersion(deps.db, request.profileId, request.profileVersion);
+  if (request === undefined || definition === undefined || !maySeeRequest(request, definition, caller)) {
+    throw new Problem('not-found', 'no such request');
+  }
+  return requestView(request, await reviewsOf(deps.db, [request.id]));
+}
+
+export interface RequestFilters {
+  status?: RequestStatus;
+  mine?: boolean;
+  reviewable?: boolean;
+  cursor?: string;
+  limit: number;
+}
+
+export async function listVisibleRequests(
+  deps: { db: Db },
+  caller: Caller,
+  filters: RequestFilters,
+): Promise<{ items: RequestView[]; nextCursor: string | null }> {
+  const rows = await listRequests(deps.db, {
+    viewer: { id: caller.id, email: caller.email, groups: caller.groups, seesAll: caller.isAdmin || caller.isAuditor },
+    status: filters.status,
+    mine: filters.mine,
+    reviewable: filters.reviewable,
+    after: filters.cursor === undefined ? undefined : decodeCursor(filters.cursor),
+    limit: filters.limit + 1,
+  });
+  const page = rows.slice(0, filters.limit);
+  const reviews = await reviewsOf(
+    deps.db,
+    page.map((r) => r.id),
+  );
+  const last = page.at(-1);
+  return {
+    items: page.map((request) => requestView(request, reviews)),
+    nextCursor: rows.length > filters.limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null,
+  };
+}
+
+function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
+    return { createdAt: date, id };
+  } catch {
+    throw new Problem('validation', '/querystring/cursor is not a cursor this API gave out', {
+      errors: [{ field: '/querystring/cursor', message: 'is not valid' }],
+    });
+  }
+}

@@ -1,0 +1,80 @@
+import type { Clock } from '../adapters/clock.js';
+import { appendAudit } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { hasMfa, type Caller } from '../domain/caller.js';
+import { decide } from '../domain/lifecycle.js';
+import { Problem } from '../http/problems.js';
+import { findProfileVersion } from '../profiles/repo.js';
+import { actorOf, isApproverOf, maySeeRequest } from './access.js';
+import { applyDecision, factsOf } from './apply-decision.js';
+import type { RequestEffects } from './effects.js';
+import { lockRequest, reviewsOf } from './repo.js';
+import { requestView, type RequestView } from './view.js';
+
+type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+
+export interface ReviewInput {
+  decision: 'approve' | 'deny';
+  comment?: string | null;
+  channel: 'api' | 'slack';
+}
+
+/**
+ * One approver's decision (SPEC §2, §3 rules 1, 2, 9). The request row is locked for the whole
+ * command, so concurrent reviews are counted one after another: never approved twice, never
+ * both denied and approved. A refusal is audited and committed, and changes nothing else.
+ */
+export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestView> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
+    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
+
+    const refuse = async (problem: Problem, reason: string) => {
+      await appendAudit(tx, deps.clock, {
+        actor: actorOf(caller),
+        action: 'review.refused',
+        requestId: request.id,
+        profileId: request.profileId,
+        sourceIp: caller.sourceIp,
+        details: { reason, decision: input.decision, channel: input.channel },
+      });
+      return { refused: problem };
+    };
+
+    if (caller.id === request.requesterId) return refuse(new Problem('self-review', 'no one reviews their own request'), 'self-review');
+    if (!isApproverOf(definition, caller)) {
+      // Someone who may not even see the request learns nothing about it.
+      const problem = maySeeRequest(request, definition, caller)
+        ? new Problem('not-eligible', 'you are not an approver of this profile')
+        : new Problem('not-found', 'no such request');
+      return refuse(problem, 'not-an-approver');
+    }
+    if (input.decision === 'approve' && definition.approval.requireApproverMfa && !hasMfa(caller)) {
+      const problem = new Problem('condition-failed', 'approvals of this profile need a sign-in with MFA', { condition: 'approver-mfa' });
+      return refuse(problem, 'approver-mfa');
+    }
+
+    const reviews = await reviewsOf(tx, [request.id]);
+    const decision = decide(factsOf(request, reviews), { kind: input.decision, reviewerId: caller.id }, deps.clock.now());
+    if (!decision.ok) {
+      const problem =
+        decision.reason === 'already-reviewed'
+          ? new Problem('already-reviewed', 'you have already reviewed this request')
+          : decision.reason === 'self-review'
+            ? new Problem('self-review', 'no one reviews their own request')
+            : new Problem('invalid-transition', `the request is ${request.status}`);
+      return refuse(problem, decision.reason);
+    }
+    const updated = await applyDecision(tx, deps.clock, request, decision, {
+      actor: actorOf(caller),
+      sourceIp: caller.sourceIp,
+      review: { decision: input.decision, comment: input.comment ?? null, channel: input.channel },
+      reason: input.decision === 'deny' ? (input.comment ?? 'denied in post-hoc review') : null,
+    });
+    return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
+  });
+  if ('refused' in outcome) throw outcome.refused;
+  await deps.effects.afterCommit({ requestId, events: outcome.events });
+  return outcome.view;
+}

@@ -1,0 +1,109 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Deps } from '../deps.js';
+import { IdParams, errorResponses } from '../http/schemas.js';
+import { createRequest } from './create-request.js';
+import { cancelRequest, revokeRequest } from './end-request.js';
+import { getRequest, listVisibleRequests } from './read-requests.js';
+import { reviewRequest } from './review-request.js';
+import { CancelBody, CreateRequestBody, CreateRequestHeaders, Request, RequestList, RequestListQuery, ReviewBody, RevokeBody } from './schemas.js';
+
+const tags = ['requests'];
+
+export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects'>): FastifyPluginAsync {
+  return async (plain) => {
+    const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+
+    app.post(
+      '/requests',
+      {
+        schema: {
+          operationId: 'createRequest',
+          summary: 'Ask for a profile for a bounded time (honours Idempotency-Key)',
+          tags,
+          headers: CreateRequestHeaders,
+          body: CreateRequestBody,
+          response: { 201: Request, ...errorResponses(409) },
+        },
+      },
+      async (request, reply) => {
+        const created = await createRequest(deps, request.caller, request.body, request.headers['idempotency-key']);
+        if (created.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.status(201).send(created.view);
+      },
+    );
+
+    app.get(
+      '/requests',
+      {
+        schema: {
+          operationId: 'listRequests',
+          summary: 'Requests the caller may see, newest first (own and reviewable; all for admins and auditors)',
+          tags,
+          querystring: RequestListQuery,
+          response: { 200: RequestList, ...errorResponses() },
+        },
+      },
+      async (request) => listVisibleRequests(deps, request.caller, request.query),
+    );
+
+    app.get(
+      '/requests/:id',
+      {
+        schema: {
+          operationId: 'getRequest',
+          summary: 'One request (its requester, its approvers, admins, auditors)',
+          tags,
+          params: IdParams,
+          response: { 200: Request, ...errorResponses() },
+        },
+      },
+      async (request) => getRequest(deps, request.caller, request.params.id),
+    );
+
+    app.post(
+      '/requests/:id/reviews',
+      {
+        schema: {
+          operationId: 'reviewRequest',
+          summary: 'Approve or deny (an eligible approver who is not the requester)',
+          tags,
+          params: IdParams,
+          body: ReviewBody,
+          response: { 200: Request, ...errorResponses(409) },
+        },
+      },
+      async (request) => reviewRequest(deps, request.caller, request.params.id, { ...request.body, channel: 'api' }),
+    );
+
+    app.post(
+      '/requests/:id/cancel',
+      {
+        schema: {
+          operationId: 'cancelRequest',
+          summary: 'Withdraw a pending or approved request (requester)',
+          tags,
+          params: IdParams,
+          body: CancelBody,
+          response: { 200: Request, ...errorResponses(409) },
+        },
+      },
+      async (request) => cancelRequest(deps, request.caller, request.params.id, request.body.reason ?? null),
+    );
+
+    app.post(
+      '/requests/:id/revoke',
+      {
+        schema: {
+          operationId: 'revokeRequest',
+          summary: 'End an approved or active window now (requester or admin)',
+          tags,
+          params: IdParams,
+          body: RevokeBody,
+          response: { 200: Request, ...errorResponses(409) },
+        },
+      },
+      async (request) => revokeRequest(deps, request.caller, request.params.id, request.body.reason),
+    );
+  };
+}

@@ -1,0 +1,33 @@
+import type { Clock } from '../adapters/clock.js';
+import { systemActor } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { decide } from '../domain/lifecycle.js';
+import { applyDecision, factsOf } from './apply-decision.js';
+import type { RequestEffects } from './effects.js';
+import { lockRequest } from './repo.js';
+
+export type TimedCommand = 'activate' | 'end' | 'expire';
+
+/**
+ * Runs a transition that time triggers (window start, window end, pending TTL) as `system`.
+ * Idempotent: it re-reads the locked row and does nothing when the state moved on or the
+ * moment has not come, so jobs, retries and the reconciler may all call it for one request.
+ * Returns whether it changed the request.
+ */
+export async function runTimedTransition(
+  deps: { db: Db; clock: Clock; effects: RequestEffects },
+  requestId: string,
+  command: TimedCommand,
+): Promise<boolean> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request === undefined) return undefined;
+    const decision = decide(factsOf(request, []), { kind: command }, deps.clock.now());
+    if (!decision.ok) return undefined;
+    await applyDecision(tx, deps.clock, request, decision, { actor: systemActor, sourceIp: null });
+    return decision.events;
+  });
+  if (outcome === undefined) return false;
+  await deps.effects.afterCommit({ requestId, events: outcome });
+  return true;
+}

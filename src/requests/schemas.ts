@@ -1,0 +1,92 @@
+import { Type } from 'typebox';
+import { MultiLine, PageQuery, SingleLine } from '../http/schemas.js';
+
+const StatusValues = ['pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked'] as const;
+const StatusSchema = Type.Unsafe<(typeof StatusValues)[number]>({ type: 'string', enum: [...StatusValues] });
+
+const Scope = Type.Object(
+  {
+    actions: Type.Array(Type.String({ pattern: '^[a-zA-Z0-9-]+:[A-Za-z0-9*?]+$|^\\*$', maxLength: 128 }), { minItems: 1, maxItems: 50 }),
+    resources: Type.Array(Type.String({ pattern: '^(arn:[^\\s]+|\\*)$', maxLength: 2048 }), { minItems: 1, maxItems: 50 }),
+  },
+  { additionalProperties: false, description: 'Narrows the profile session policy; it can never widen it' },
+);
+
+export const CreateRequestBody = Type.Object(
+  {
+    profile: Type.String({ minLength: 1, maxLength: 64, description: "The profile's id or name" }),
+    durationSeconds: Type.Optional(Type.Integer({ minimum: 900, maximum: 43200 })),
+    justification: MultiLine({ minLength: 1, maxLength: 4000 }),
+    ticket: Type.Optional(Type.Union([SingleLine({ minLength: 1, maxLength: 128 }), Type.Null()])),
+    startsAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    scope: Type.Optional(Type.Union([Scope, Type.Null()])),
+    breakGlass: Type.Optional(Type.Boolean({ description: 'Self-activate now on a break-glass profile; approvers are alerted' })),
+  },
+  {
+    additionalProperties: false,
+    examples: [{ profile: 'prod-admin', durationSeconds: 1800, justification: 'INC-42 hotfix on the payments API', ticket: 'INC-42' }],
+  },
+);
+
+export const CreateRequestHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' })),
+});
+
+export const ReviewBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+    comment: Type.Optional(Type.Union([MultiLine({ maxLength: 2000 }), Type.Null()])),
+  },
+  { additionalProperties: false, examples: [{ decision: 'approve', comment: 'ok' }] },
+);
+
+export const CancelBody = Type.Object({ reason: Type.Optional(MultiLine({ maxLength: 2000 })) }, { additionalProperties: false });
+
+export const RevokeBody = Type.Object({ reason: MultiLine({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false, examples: [{ reason: 'done' }] });
+
+const Review = Type.Object({
+  reviewerId: Type.String(),
+  decision: Type.Union([Type.Literal('approve'), Type.Literal('deny')]),
+  comment: Type.Union([Type.String(), Type.Null()]),
+  channel: Type.Union([Type.Literal('api'), Type.Literal('slack')]),
+  postHoc: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Request = Type.Object(
+  {
+    id: Type.String(),
+    status: StatusSchema,
+    profileId: Type.String(),
+    profileVersion: Type.Integer(),
+    requesterId: Type.String(),
+    durationSeconds: Type.Integer(),
+    justification: Type.String(),
+    ticket: Nullable(Type.String()),
+    scope: Type.Union([Type.Object({ actions: Type.Array(Type.String()), resources: Type.Array(Type.String()) }), Type.Null()]),
+    breakGlass: Type.Boolean(),
+    startsAt: Nullable(Type.String({ format: 'date-time' })),
+    endsAt: Nullable(Type.String({ format: 'date-time' })),
+    pendingExpiresAt: Type.String({ format: 'date-time' }),
+    approvalsRequired: Type.Integer(),
+    reviews: Type.Array(Review),
+    revokedReason: Nullable(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { $id: 'Request' },
+);
+
+export const RequestList = Type.Object({ items: Type.Array(Request), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const RequestListQuery = Type.Object(
+  {
+    status: Type.Optional(StatusSchema),
+    mine: Type.Optional(Type.Boolean()),
+    reviewable: Type.Optional(Type.Boolean()),
+    ...PageQuery,
+  },
+  { additionalProperties: false },
+);

@@ -1,0 +1,37 @@
+import type { RequestRow, ReviewRow } from './repo.js';
+
+const iso = (date: Date | null) => date?.toISOString() ?? null;
+
+export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) {
+  return {
+    id: request.id,
+    status: request.status,
+    profileId: request.profileId,
+    profileVersion: request.profileVersion,
+    requesterId: request.requesterId,
+    durationSeconds: request.durationSeconds,
+    justification: request.justification,
+    ticket: request.ticket,
+    scope: (request.scope as { actions: string[]; resources: string[] } | null) ?? null,
+    breakGlass: request.breakGlass,
+    startsAt: iso(request.startsAt),
+    endsAt: iso(request.endsAt),
+    pendingExpiresAt: request.pendingExpiresAt.toISOString(),
+    approvalsRequired: request.approvalsRequired,
+    reviews: reviews
+      .filter((review) => review.requestId === request.id)
+      .map((review) => ({
+        reviewerId: review.reviewerId,
+        decision: review.decision,
+        comment: review.comment,
+        channel: review.channel,
+        postHoc: review.postHoc,
+        createdAt: review.createdAt.toISOString(),
+      })),
+    revokedReason: request.revokedReason,
+    createdAt: request.createdAt.toISOString(),
+    updatedAt: request.updatedAt.toISOString(),
+  };
+}
+
+export type RequestView = ReturnType<typeof requestView>;
