@@ -41,6 +41,9 @@ export async function buildApp(deps: Deps, logger: Logger): Promise<App> {
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // The API takes JSON only: without Fastify's default text/plain parser a text body is refused
+  // as 415 `unsupported-media-type` instead of reaching validation as "must be object".
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.addSchema(ProblemSchema);
   installErrorHandling(app);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import ipaddr from 'ipaddr.js';
 
 /**
  * Everything Brevet reads from the environment, parsed once at start.
@@ -154,9 +155,18 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
 }
 
+/** proxy-addr's named ranges, which Fastify accepts beside addresses and CIDRs. */
+const TRUST_PROXY_PRESETS = ['loopback', 'linklocal', 'uniquelocal'];
+
 function trustProxy(value: string | undefined): Config['trustProxy'] {
   if (value === undefined || value === 'false') return false;
   if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return Number(value);
-  return list(value);
+  if (/^\d+$/.test(value)) return integer('BREVET_TRUST_PROXY', value, 0, 0, 100);
+  // Checked here, or a typo would stop Fastify later with an error that names no variable.
+  const entries = list(value);
+  const wrong = entries.find((entry) => !TRUST_PROXY_PRESETS.includes(entry) && !ipaddr.isValid(entry) && !ipaddr.isValidCIDR(entry));
+  if (wrong !== undefined || entries.length === 0) {
+    throw new ConfigError('BREVET_TRUST_PROXY', 'must be true, false, a hop count, or addresses/CIDRs separated by commas');
+  }
+  return entries;
 }

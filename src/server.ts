@@ -28,6 +28,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\nBrevet admin API key (shown once, store it now):\n\n  ${bootstrap.key}\n\n`);
   } else if (bootstrap !== undefined) {
     logger.info('bootstrap admin installed with BREVET_BOOTSTRAP_ADMIN_KEY');
+  } else if (config.bootstrapAdminKey !== undefined) {
+    // Changing the variable does not rotate a key: say so instead of failing silently.
+    logger.warn('BREVET_BOOTSTRAP_ADMIN_KEY ignored: the database already has an enabled administrator');
   }
 
   const app = await buildApp(deps, logger);

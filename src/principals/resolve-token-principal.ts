@@ -32,7 +32,8 @@ export async function resolveTokenPrincipal(
 
   let principal = await findPrincipalByOidcSubject(deps.db, subject);
   if (principal === undefined) principal = await linkOrProvision(deps, token, subject, email, groups, sourceIp);
-  if (!sameGroups(principal.groups, groups)) {
+  // A disabled principal is refused by the caller; its stored record stays as the admin left it.
+  if (!principal.disabled && !sameGroups(principal.groups, groups)) {
     principal = (await updatePrincipal(deps.db, principal.id, { groups, updatedAt: deps.clock.now() })) ?? principal;
   }
   return principal;
