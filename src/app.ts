@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Deps } from './deps.js';
 import type { Caller } from './domain/caller.js';
 import { auditRoutes } from './audit/routes.js';
+import { credentialRoutes } from './credentials/routes.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { installMetrics } from './http/metrics.js';
@@ -75,6 +76,7 @@ export async function buildApp(deps: Deps, logger: Logger): Promise<App> {
       await v1.register(principalRoutes(deps));
       await v1.register(profileRoutes(deps));
       await v1.register(requestRoutes(deps));
+      await v1.register(credentialRoutes(deps));
       await v1.register(auditRoutes(deps));
     },
     { prefix: '/v1' },

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import type { Logger } from 'pino';
+import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
+import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
+import { createStsIssuer, type AwsClientOptions, type CredentialIssuer } from './adapters/aws/sts.js';
 import { systemClock, type Clock } from './adapters/clock.js';
 import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
 import type { Config } from './config.js';
@@ -15,6 +17,9 @@ export interface Deps {
   clock: Clock;
   authenticator: Authenticator;
   effects: RequestEffects;
+  sts: CredentialIssuer;
+  rolePolicies: RolePolicyStore;
+  consoleSignIn: ConsoleSignIn;
   /** Optional probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -24,8 +29,9 @@ export interface DepsOverrides {
   clock?: Clock;
   database?: Database;
   tokenVerifier?: TokenVerifier;
-  logger?: Logger;
   effects?: RequestEffects;
+  /** Tests shorten the AWS timeouts and retries; production keeps the defaults. */
+  aws?: AwsClientOptions;
 }
 
 export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
@@ -47,6 +53,9 @@ export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
     clock,
     authenticator,
     effects: overrides.effects ?? reconcilerOnlyEffects,
+    sts: createStsIssuer(overrides.aws),
+    rolePolicies: createIamPolicyStore(overrides.aws),
+    consoleSignIn: createFederationSignIn(config.federationUrl),
     readinessChecks: {},
     async close() {
       await database.close();

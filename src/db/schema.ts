@@ -109,7 +109,12 @@ export const requests = pgTable(
     remindAt: timestamps('remind_at'),
     remindedAt: timestamps('reminded_at'),
     revokedReason: text('revoked_reason'),
-    /** Set when a deny-policy statement for this request exists on the role and must be removed later. */
+    /**
+     * deny-policy revocation (SPEC §4.4): `pending` until the deny statement is on the role,
+     * `applied` while it is, `removed` once the cleanup took it off after the last credential expired.
+     */
+    denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed'] }),
+    /** When the deny statement may be removed: the latest expiration of the request's credentials. */
     revocationCleanupAt: timestamps('revocation_cleanup_at'),
     slackChannel: text('slack_channel'),
     slackTs: text('slack_ts'),

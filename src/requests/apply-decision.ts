@@ -3,6 +3,7 @@ import { appendAudit, type AuditActor } from '../audit/writer.js';
 import type { Tx } from '../db/client.js';
 import type { Decision, LifecycleEvent, RequestFacts, RequestStatus } from '../domain/lifecycle.js';
 import { newId } from '../domain/ids.js';
+import { latestCredentialExpiry } from '../credentials/repo.js';
 import { insertReview, updateRequest, type RequestRow, type ReviewRow } from './repo.js';
 
 export function factsOf(request: RequestRow, reviews: readonly ReviewRow[]): RequestFacts {
@@ -24,6 +25,8 @@ export interface TransitionContext {
   sourceIp: string | null;
   review?: { decision: 'approve' | 'deny'; comment: string | null; channel: 'api' | 'slack' };
   reason?: string | null;
+  /** The profile version's revocation mode, for commands that may revoke. */
+  revocation?: 'block-new' | 'deny-policy';
 }
 
 /**
@@ -57,6 +60,7 @@ export async function applyDecision(
           status: decision.status,
           ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
           ...(decision.status === 'revoked' ? { revokedReason: context.reason ?? null } : {}),
+          ...(decision.status === 'revoked' && context.revocation === 'deny-policy' ? await denyPolicyMark(tx, request, now) : {}),
           updatedAt: now,
         });
   for (const event of decision.events) {
@@ -70,6 +74,16 @@ export async function applyDecision(
     });
   }
   return updated;
+}
+
+/**
+ * deny-policy revocation is needed only while a credential of the request may still be valid;
+ * a pending issuance (STS answer not yet recorded) counts as valid until the window end.
+ */
+async function denyPolicyMark(tx: Tx, request: RequestRow, now: Date): Promise<Partial<RequestRow>> {
+  const expiry = await latestCredentialExpiry(tx, request.id, request.endsAt);
+  if (expiry === null || expiry <= now) return {};
+  return { denyPolicyStatus: 'pending', revocationCleanupAt: expiry };
 }
 
 function eventDetails(

@@ -8,6 +8,7 @@ import { checkConditions } from '../domain/conditions.js';
 import { newId } from '../domain/ids.js';
 import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
+import { checkScope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
 import { mayRequest } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
@@ -161,6 +162,11 @@ async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion,
   }
   const startsAt = scheduledStart(input.startsAt, now);
   if (startsAt !== null && input.breakGlass === true) throw fieldProblem('startsAt', 'break-glass access starts now; omit startsAt');
+
+  if (input.scope !== undefined && input.scope !== null) {
+    const scopeCheck = checkScope(definition.sessionPolicy, input.scope);
+    if (!scopeCheck.ok) throw fieldProblem('scope', `may only narrow the profile's access: ${scopeCheck.reason}`);
+  }
 
   const at = startsAt ?? now;
   const ticket = input.ticket ?? null;

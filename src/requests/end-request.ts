@@ -1,4 +1,6 @@
 import type { Clock } from '../adapters/clock.js';
+import type { RolePolicyStore } from '../adapters/aws/iam.js';
+import { applyDenyPolicyNow } from '../credentials/deny-policy-revocation.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
@@ -8,10 +10,11 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from './access.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
+import { getRequestView } from './read-requests.js';
 import { lockRequest, reviewsOf } from './repo.js';
 import { requestView, type RequestView } from './view.js';
 
-type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
 
 /** The requester withdraws a request that has not started (pending or approved). */
 export function cancelRequest(deps: Deps, caller: Caller, requestId: string, reason: string | null): Promise<RequestView> {
@@ -58,10 +61,15 @@ async function endByCaller(
       actor: actorOf(caller),
       sourceIp: caller.sourceIp,
       reason: command.reason,
+      revocation: definition.revocation,
     });
     return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
+  if (outcome.view.denyPolicyStatus === 'pending') {
+    await applyDenyPolicyNow(deps, requestId);
+    outcome.view = await getRequestView(deps, requestId);
+  }
   await deps.effects.afterCommit({ requestId, events: outcome.events });
   return outcome.view;
 }

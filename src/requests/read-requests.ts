@@ -17,6 +17,12 @@ export async function getRequest(deps: { db: Db }, caller: Caller, requestId: st
   return requestView(request, await reviewsOf(deps.db, [request.id]));
 }
 
+/** The current view of a request, without visibility checks: for commands that already made them. */
+export async function getRequestView(deps: { db: Db }, requestId: string): Promise<RequestView> {
+  const request = (await findRequest(deps.db, requestId))!;
+  return requestView(request, await reviewsOf(deps.db, [requestId]));
+}
+
 export interface RequestFilters {
   status?: RequestStatus;
   mine?: boolean;

@@ -1,4 +1,6 @@
 import type { Clock } from '../adapters/clock.js';
+import type { RolePolicyStore } from '../adapters/aws/iam.js';
+import { applyDenyPolicyNow } from '../credentials/deny-policy-revocation.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
@@ -8,10 +10,11 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
+import { getRequestView } from './read-requests.js';
 import { lockRequest, reviewsOf } from './repo.js';
 import { requestView, type RequestView } from './view.js';
 
-type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
 
 export interface ReviewInput {
   decision: 'approve' | 'deny';
@@ -71,10 +74,15 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       sourceIp: caller.sourceIp,
       review: { decision: input.decision, comment: input.comment ?? null, channel: input.channel },
       reason: input.decision === 'deny' ? (input.comment ?? 'denied in post-hoc review') : null,
+      revocation: definition.revocation,
     });
     return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
+  if (outcome.view.denyPolicyStatus === 'pending') {
+    await applyDenyPolicyNow(deps, requestId);
+    outcome.view = await getRequestView(deps, requestId);
+  }
   await deps.effects.afterCommit({ requestId, events: outcome.events });
   return outcome.view;
 }

@@ -10,7 +10,7 @@ import { CancelBody, CreateRequestBody, CreateRequestHeaders, Request, RequestLi
 
 const tags = ['requests'];
 
-export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects'>): FastifyPluginAsync {
+export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -29,6 +29,7 @@ export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) 
         createdAt: review.createdAt.toISOString(),
       })),
     revokedReason: request.revokedReason,
+    denyPolicyStatus: request.denyPolicyStatus,
     createdAt: request.createdAt.toISOString(),
     updatedAt: request.updatedAt.toISOString(),
   };

@@ -1,0 +1,1 @@
+ALTER TABLE "requests" ADD COLUMN "deny_policy_status" text;

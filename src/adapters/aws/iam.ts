@@ -1,0 +1,52 @@
+import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { AWS_DEFAULT_REGION, classify, type AwsClientOptions } from './sts.js';
+
+/** Inline policies of a role, as much of IAM as revocation needs. Documents are JSON text. */
+export interface RolePolicyStore {
+  get(roleName: string, policyName: string): Promise<string | undefined>;
+  put(roleName: string, policyName: string, document: string): Promise<void>;
+  delete(roleName: string, policyName: string): Promise<void>;
+}
+
+/**
+ * IAM through the AWS SDK; the endpoint comes from AWS_ENDPOINT_URL_IAM or the SDK default.
+ * Errors are classified like STS ones (StsFailure), so callers map them the same way.
+ */
+export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicyStore {
+  const client = new IAMClient({
+    region: options.region ?? process.env['AWS_REGION'] ?? AWS_DEFAULT_REGION,
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
+  });
+  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw classify(error);
+    }
+  };
+  return {
+    async get(roleName, policyName) {
+      try {
+        const output = await client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+        // IAM returns the document URL-encoded (RFC 3986).
+        return output.PolicyDocument === undefined ? undefined : decodeURIComponent(output.PolicyDocument);
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+        throw classify(error);
+      }
+    },
+    put: (roleName, policyName, document) =>
+      call(async () => {
+        await client.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }));
+      }),
+    async delete(roleName, policyName) {
+      try {
+        await client.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NoSuchEntityException') return;
+        throw classify(error);
+      }
+    },
+  };
+}

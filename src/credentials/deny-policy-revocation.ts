@@ -1,0 +1,79 @@
+import { sql } from 'drizzle-orm';
+import type { Clock } from '../adapters/clock.js';
+import type { RolePolicyStore } from '../adapters/aws/iam.js';
+import { appendAudit, systemActor } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { REVOCATION_POLICY_NAME, roleNameOf, statementSid, withDenyStatement, withoutDenyStatement } from '../domain/deny-policy.js';
+import { findProfileVersion } from '../profiles/repo.js';
+import { lockRequest, updateRequest } from '../requests/repo.js';
+
+type Deps = { db: Db; clock: Clock; rolePolicies: RolePolicyStore };
+
+/**
+ * Puts the Deny statement of a revoked request on its role (SPEC §4.4), killing the request's
+ * outstanding sessions. Idempotent; does nothing unless the request's deny policy is `pending`.
+ *
+ * The role's inline policy is read, merged and written back. Two revocations on one role must
+ * not overwrite each other, so the read-modify-write runs under a transaction-scoped advisory
+ * lock on the role name; this is the one place where a network call runs inside a transaction,
+ * and it touches no row but the request's own.
+ */
+export function applyDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
+  return editRolePolicy(deps, requestId, 'pending', 'applied', (document) => withDenyStatement(document, requestId));
+}
+
+/** Removes the statement once the last credential has expired (the revocation-cleanup job). */
+export function removeDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
+  return editRolePolicy(deps, requestId, 'applied', 'removed', (document) => withoutDenyStatement(document, requestId), true);
+}
+
+async function editRolePolicy(
+  deps: Deps,
+  requestId: string,
+  from: 'pending' | 'applied',
+  to: 'applied' | 'removed',
+  edit: (document: string | undefined) => string | null,
+  onlyWhenDue = false,
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request === undefined || request.denyPolicyStatus !== from) return false;
+    if (onlyWhenDue && request.revocationCleanupAt !== null && request.revocationCleanupAt > deps.clock.now()) return false;
+    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
+    const roleName = roleNameOf(definition.roleArn);
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`brevet-role-policy:${roleName}`}))`);
+
+    const next = edit(await deps.rolePolicies.get(roleName, REVOCATION_POLICY_NAME));
+    if (next === null) await deps.rolePolicies.delete(roleName, REVOCATION_POLICY_NAME);
+    else await deps.rolePolicies.put(roleName, REVOCATION_POLICY_NAME, next);
+
+    await updateRequest(tx, requestId, { denyPolicyStatus: to, updatedAt: deps.clock.now() });
+    await appendAudit(tx, deps.clock, {
+      actor: systemActor,
+      action: to === 'applied' ? 'revocation.deny-policy-applied' : 'revocation.deny-policy-removed',
+      requestId,
+      profileId: request.profileId,
+      details: { roleName, policyName: REVOCATION_POLICY_NAME, sid: statementSid(requestId) },
+    });
+    return true;
+  });
+}
+
+/**
+ * Right after a revocation commits: try to put the deny statement on the role now. A failure
+ * is audited and leaves the request `pending`, so the reconciler tries again.
+ */
+export async function applyDenyPolicyNow(deps: Deps, requestId: string): Promise<void> {
+  try {
+    await applyDenyPolicy(deps, requestId);
+  } catch (error) {
+    await deps.db.transaction((tx) =>
+      appendAudit(tx, deps.clock, {
+        actor: systemActor,
+        action: 'revocation.deny-policy-failed',
+        requestId,
+        details: { error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error' },
+      }),
+    );
+  }
+}

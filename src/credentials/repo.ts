@@ -1,0 +1,36 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { issuances } from '../db/schema.js';
+import type { Executor } from '../principals/repo.js';
+
+export type IssuanceRow = typeof issuances.$inferSelect;
+
+export async function insertIssuance(db: Executor, row: typeof issuances.$inferInsert): Promise<void> {
+  await db.insert(issuances).values(row);
+}
+
+export async function completeIssuance(
+  db: Executor,
+  id: string,
+  changes: Pick<IssuanceRow, 'status' | 'completedAt'> & Partial<Pick<IssuanceRow, 'accessKeyId' | 'expiresAt' | 'error'>>,
+): Promise<void> {
+  await db.update(issuances).set(changes).where(eq(issuances.id, id));
+}
+
+/**
+ * The latest moment a credential of this request may still be valid: issued ones expire at
+ * their expiration; one still `pending` (STS answer unknown) may live until the window end.
+ */
+export async function latestCredentialExpiry(db: Executor, requestId: string, windowEnd: Date | null): Promise<Date | null> {
+  const [row] = await db
+    .select({
+      issued: sql<string | null>`max(${issuances.expiresAt}) filter (where ${issuances.status} = 'issued')`,
+      pending: sql<number>`count(*) filter (where ${issuances.status} = 'pending')`,
+    })
+    .from(issuances)
+    .where(and(eq(issuances.requestId, requestId), inArray(issuances.status, ['issued', 'pending'])));
+  const issued = row?.issued == null ? null : new Date(row.issued);
+  const pending = Number(row?.pending ?? 0) > 0 ? windowEnd : null;
+  if (issued === null) return pending;
+  if (pending === null) return issued;
+  return issued > pending ? issued : pending;
+}

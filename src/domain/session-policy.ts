@@ -1,0 +1,103 @@
+/**
+ * Session policies (SPEC §1, §4.1). STS takes one inline policy; the effective permissions of
+ * the session are the role's permissions intersected with it. A request's `scope` may only
+ * narrow the profile's policy, never widen it: it is accepted only when every (action,
+ * resource) pair it allows is provably allowed by one Allow statement of the profile policy,
+ * and then the profile's Deny statements are kept beside the scope's Allow.
+ */
+
+export interface Scope {
+  actions: string[];
+  resources: string[];
+}
+
+type Policy = Record<string, unknown>;
+
+interface SimpleStatement {
+  effect: 'Allow' | 'Deny';
+  actions: string[];
+  resources: string[];
+  raw: Record<string, unknown>;
+}
+
+export type ScopeCheck = { ok: true } | { ok: false; reason: string };
+
+/** Whether `scope` is inside what `profilePolicy` allows (no profile policy: anything the role allows). */
+export function checkScope(profilePolicy: Policy | null, scope: Scope): ScopeCheck {
+  if (profilePolicy === null) return { ok: true };
+  const statements = statementsOf(profilePolicy);
+  if (statements === null) {
+    return { ok: false, reason: 'the profile session policy uses conditions or Not* elements; request without a scope' };
+  }
+  const allows = statements.filter((s) => s.effect === 'Allow');
+  for (const action of scope.actions) {
+    for (const resource of scope.resources) {
+      const covered = allows.some(
+        (s) => s.actions.some((p) => patternContains(p, action, true)) && s.resources.some((p) => patternContains(p, resource, false)),
+      );
+      if (!covered) return { ok: false, reason: `${action} on ${resource} is not allowed by the profile session policy` };
+    }
+  }
+  return { ok: true };
+}
+
+/** The policy sent to STS: the profile policy, or the scope's Allow plus the profile's Denys. */
+export function sessionPolicyFor(profilePolicy: Policy | null, scope: Scope | null): string | undefined {
+  if (scope === null) return profilePolicy === null ? undefined : JSON.stringify(profilePolicy);
+  const denies = profilePolicy === null ? [] : (statementsOf(profilePolicy) ?? []).filter((s) => s.effect === 'Deny').map((s) => s.raw);
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Sid: 'BrevetRequestScope', Effect: 'Allow', Action: scope.actions, Resource: scope.resources }, ...denies],
+  });
+}
+
+/** Statements reduced to Effect/Action/Resource, or null when any uses an element we cannot reason about. */
+function statementsOf(policy: Policy): SimpleStatement[] | null {
+  const raw = policy['Statement'];
+  const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+  const statements: SimpleStatement[] = [];
+  for (const entry of list) {
+    if (entry === null || typeof entry !== 'object') return null;
+    const s = entry as Record<string, unknown>;
+    const keys = Object.keys(s).filter((k) => k !== 'Sid');
+    if (keys.some((k) => !['Effect', 'Action', 'Resource'].includes(k))) return null;
+    if (s['Effect'] !== 'Allow' && s['Effect'] !== 'Deny') return null;
+    const actions = strings(s['Action']);
+    const resources = strings(s['Resource']);
+    if (actions === null || resources === null) return null;
+    statements.push({ effect: s['Effect'], actions, resources, raw: s });
+  }
+  return statements;
+}
+
+function strings(value: unknown): string[] | null {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value as string[];
+  return null;
+}
+
+/**
+ * True when every string matched by the IAM wildcard pattern `inner` is matched by `outer`.
+ * Sound, not complete: `outer`'s `*` may absorb anything of `inner` (wildcards included),
+ * `outer`'s `?` one non-`*` character, and literals must be equal.
+ */
+export function patternContains(outer: string, inner: string, caseInsensitive: boolean): boolean {
+  const o = caseInsensitive ? outer.toLowerCase() : outer;
+  const i = caseInsensitive ? inner.toLowerCase() : inner;
+  // matches[a][b]: outer[a..] contains inner[b..]
+  const memo = new Map<number, boolean>();
+  const go = (a: number, b: number): boolean => {
+    const key = a * (i.length + 1) + b;
+    const cached = memo.get(key);
+    if (cached !== undefined) return cached;
+    let result: boolean;
+    if (a === o.length) result = b === i.length;
+    else if (o[a] === '*') result = go(a + 1, b) || (b < i.length && go(a, b + 1));
+    else if (b === i.length) result = false;
+    else if (o[a] === '?') result = i[b] !== '*' && go(a + 1, b + 1);
+    else result = o[a] === i[b] && i[b] !== '*' && i[b] !== '?' ? go(a + 1, b + 1) : false;
+    memo.set(key, result);
+    return result;
+  };
+  return go(0, 0);
+}
