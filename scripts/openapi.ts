@@ -13,8 +13,9 @@ const target = new URL('../openapi/openapi.json', import.meta.url);
 const check = process.argv.includes('--check');
 
 const config = loadConfig({ BREVET_DATA_DIR: '/nonexistent-unused' });
-const deps = buildDeps(config, { database: openPglite(undefined) });
-const app = await buildApp(deps, createLogger('silent'));
+const logger = createLogger('silent');
+const deps = buildDeps(config, logger, { database: openPglite(undefined) });
+const app = await buildApp(deps);
 await app.ready();
 const document = `${JSON.stringify(app.swagger(), null, 2)}\n`;
 await app.close();

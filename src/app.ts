@@ -2,7 +2,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import type { Deps } from './deps.js';
 import type { Caller } from './domain/caller.js';
 import { auditRoutes } from './audit/routes.js';
@@ -30,9 +29,9 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 export type App = FastifyInstance;
 
 /** Builds the whole HTTP application from its dependencies. Never listens: server.ts and the tests do. */
-export async function buildApp(deps: Deps, logger: Logger): Promise<App> {
+export async function buildApp(deps: Deps): Promise<App> {
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: trustProxyOption(deps.config.trustProxy),
     bodyLimit: BODY_LIMIT_BYTES,
     onProtoPoisoning: 'error',

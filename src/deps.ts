@@ -1,26 +1,37 @@
 import path from 'node:path';
+import type { Logger } from 'pino';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
 import { createStsIssuer, type AwsClientOptions, type CredentialIssuer } from './adapters/aws/sts.js';
 import { systemClock, type Clock } from './adapters/clock.js';
 import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
+import { createWebhookSender, type WebhookSender } from './adapters/webhook-sender.js';
 import type { Config } from './config.js';
 import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
-import { reconcilerOnlyEffects, type RequestEffects } from './requests/effects.js';
+import { NOTIFY_BACKOFF_MS } from './jobs/catalog.js';
+import { createJobQueue, type JobQueue } from './jobs/queue.js';
+import { createRequestEffects } from './jobs/request-effects.js';
+import type { RequestEffects } from './requests/effects.js';
+import type { WebhookConfig } from './webhooks/deliveries.js';
 
 /** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
 export interface Deps {
   config: Config;
+  logger: Logger;
   database: Database;
   db: Db;
   clock: Clock;
   authenticator: Authenticator;
+  /** BullMQ when REDIS_URL is set; absent in dev mode, where the reconciler polls instead. */
+  scheduler: JobQueue | undefined;
   effects: RequestEffects;
   sts: CredentialIssuer;
   rolePolicies: RolePolicyStore;
   consoleSignIn: ConsoleSignIn;
-  /** Optional probes of services beyond the database, for /readyz. */
+  webhookSender: WebhookSender;
+  webhooks: WebhookConfig;
+  /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
 }
@@ -29,12 +40,15 @@ export interface DepsOverrides {
   clock?: Clock;
   database?: Database;
   tokenVerifier?: TokenVerifier;
-  effects?: RequestEffects;
   /** Tests shorten the AWS timeouts and retries; production keeps the defaults. */
   aws?: AwsClientOptions;
+  /** Tests give each run its own Redis key prefix. */
+  queuePrefix?: string;
+  /** Tests shorten the webhook retry delays. */
+  notifyBackoffMs?: number;
 }
 
-export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
+export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
   const database =
     overrides.database ??
@@ -46,18 +60,29 @@ export function buildDeps(config: Config, overrides: DepsOverrides = {}): Deps {
     roles: { adminGroups: config.adminGroups, auditorGroups: config.auditorGroups },
     tokenVerifier,
   });
+  const notifyBackoffMs = overrides.notifyBackoffMs ?? NOTIFY_BACKOFF_MS;
+  const queue =
+    config.redisUrl === undefined
+      ? undefined
+      : createJobQueue({ redisUrl: config.redisUrl, prefix: overrides.queuePrefix, notifyBackoffMs }, clock);
+  const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
   return {
     config,
+    logger,
     database,
     db: database.db,
     clock,
     authenticator,
-    effects: overrides.effects ?? reconcilerOnlyEffects,
+    scheduler: queue,
+    effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks }),
     sts: createStsIssuer(overrides.aws),
     rolePolicies: createIamPolicyStore(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
-    readinessChecks: {},
+    webhookSender: createWebhookSender(),
+    webhooks,
+    readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
+      await queue?.close();
       await database.close();
     },
   };

@@ -1,8 +1,12 @@
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildDeps } from './deps.js';
+import { startReconcilerLoop } from './jobs/reconciler.js';
 import { createLogger } from './logging.js';
 import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
+
+/** Without Redis the timed work runs from this loop inside the API process (SPEC §5). */
+const IN_PROCESS_RECONCILE_MS = 1_000;
 
 /** Process entry of the API: parse config, build, migrate, listen, and close cleanly on SIGTERM. */
 async function main(): Promise<void> {
@@ -16,7 +20,7 @@ async function main(): Promise<void> {
     );
   }
 
-  const deps = buildDeps(config);
+  const deps = buildDeps(config, logger);
   await deps.database.migrate();
   const bootstrap = await ensureBootstrapAdmin(deps, {
     adminGroups: config.adminGroups,
@@ -33,13 +37,20 @@ async function main(): Promise<void> {
     logger.warn('BREVET_BOOTSTRAP_ADMIN_KEY ignored: the database already has an enabled administrator');
   }
 
-  const app = await buildApp(deps, logger);
+  const reconciler =
+    deps.scheduler === undefined
+      ? startReconcilerLoop({ ...deps, logger: logger.child({ component: 'reconciler' }) }, IN_PROCESS_RECONCILE_MS)
+      : undefined;
+  if (reconciler !== undefined) logger.info('no REDIS_URL: timed work runs from the in-process reconciler');
+
+  const app = await buildApp(deps);
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     logger.info({ signal }, 'shutting down');
     await app.close();
+    await reconciler?.stop();
     await deps.close();
     process.exit(0);
   };

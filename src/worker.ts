@@ -1,11 +1,15 @@
-import { Redis } from 'ioredis';
 import { ConfigError, loadConfig } from './config.js';
 import { buildDeps } from './deps.js';
+import { createJobWorker } from './jobs/worker-runner.js';
+import { rescheduleOpenRequests } from './jobs/reconciler.js';
 import { createLogger } from './logging.js';
 
+/** How often the database sweep runs in production (a BullMQ job scheduler, one run at a time). */
+const RECONCILE_EVERY_MS = 30_000;
+
 /**
- * Process entry of the worker: runs the timed jobs from Redis (BullMQ). It needs DATABASE_URL
- * and REDIS_URL; dev mode runs its timed work inside the API process instead.
+ * Process entry of the worker: runs the timed jobs from Redis (BullMQ) and the periodic
+ * reconciler. It needs DATABASE_URL and REDIS_URL; without Redis the API process does this work.
  */
 async function main(): Promise<void> {
   let config;
@@ -22,20 +26,28 @@ async function main(): Promise<void> {
     process.stderr.write('brevet worker: configuration error: DATABASE_URL and REDIS_URL are required for the worker\n');
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
-  const deps = buildDeps(config);
+  const logger = createLogger(config.logLevel).child({ component: 'worker' });
+  const deps = buildDeps(config, logger);
   await deps.database.migrate();
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  await redis.ping();
-  logger.info('worker connected to PostgreSQL and Redis');
+  const scheduler = deps.scheduler!;
 
-  const shutdown = async () => {
-    await redis.quit();
+  const rescheduled = await rescheduleOpenRequests(deps, scheduler);
+  await scheduler.queue.upsertJobScheduler('reconcile', { every: RECONCILE_EVERY_MS }, { name: 'reconcile', data: {} });
+  const worker = createJobWorker({ ...deps, scheduler }, { redisUrl: config.redisUrl }, logger);
+  logger.info({ rescheduled }, 'worker started');
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'worker shutting down: finishing running jobs');
+    // Stops taking jobs and waits for the running ones; their locks are released cleanly.
+    await worker.close();
     await deps.close();
     process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown());
-  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
 main().catch((error: unknown) => {

@@ -206,11 +206,16 @@ export const deliveries = pgTable(
     event: text('event').notNull(),
     requestId: text('request_id'),
     status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    /** The exact JSON body sent on every attempt, so a retry delivers what the first try did. */
+    payload: jsonb('payload').notNull(),
+    attemptCount: integer('attempt_count').notNull().default(0),
+    nextAttemptAt: timestamps('next_attempt_at'),
+    /** One entry per attempt: when, HTTP status or error. */
     attempts: jsonb('attempts').notNull().default(sql`'[]'::jsonb`),
     createdAt: timestamps('created_at').notNull(),
     updatedAt: timestamps('updated_at').notNull(),
   },
-  (t) => [index('deliveries_request_idx').on(t.requestId)],
+  (t) => [index('deliveries_request_idx').on(t.requestId), index('deliveries_due_idx').on(t.status, t.nextAttemptAt)],
 );
 
 /**

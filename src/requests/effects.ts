@@ -1,9 +1,11 @@
 import type { LifecycleEvent } from '../domain/lifecycle.js';
 
+export type NotifiableEvent = LifecycleEvent | 'request.created' | 'request.reminded';
+
 /** A committed change of a request, for what follows it outside the transaction. */
 export interface RequestChange {
   requestId: string;
-  events: readonly (LifecycleEvent | 'request.created')[];
+  events: readonly NotifiableEvent[];
 }
 
 /**
@@ -13,11 +15,3 @@ export interface RequestChange {
 export interface RequestEffects {
   afterCommit(change: RequestChange): Promise<void>;
 }
-
-/**
- * Without a queue, nothing is scheduled ahead: the database reconciler finds due work by
- * polling (dev mode, SPEC §5), so there is nothing to do after commit.
- */
-export const reconcilerOnlyEffects: RequestEffects = {
-  async afterCommit() {},
-};

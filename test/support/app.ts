@@ -43,10 +43,10 @@ export async function startTestApp(options: { env?: Record<string, string>; over
     },
   });
   const logger = createLogger('trace', sink);
-  const deps = buildDeps(config, { ...options.overrides, clock });
+  const deps = buildDeps(config, logger, { ...options.overrides, clock });
   await deps.database.migrate();
   await ensureBootstrapAdmin(deps, { adminGroups: config.adminGroups, givenKey: adminKey, generate: false });
-  const app = await buildApp(deps, logger);
+  const app = await buildApp(deps);
   await app.ready();
 
   const http = () => request(app.server);

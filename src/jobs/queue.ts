@@ -1,0 +1,57 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Clock } from '../adapters/clock.js';
+import { NOTIFY_ATTEMPTS, jobId, type ScheduledJob } from './catalog.js';
+
+export const QUEUE_NAME = 'brevet';
+
+/** Where jobs go: BullMQ in production, nothing in dev mode (the reconciler polls instead). */
+export interface JobScheduler {
+  schedule(job: ScheduledJob): Promise<void>;
+}
+
+export interface JobQueue extends JobScheduler {
+  queue: Queue;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface QueueOptions {
+  redisUrl: string;
+  /** Redis key prefix; tests use their own. */
+  prefix?: string;
+  /** First retry delay of notify jobs; tests shorten it. */
+  notifyBackoffMs: number;
+}
+
+/** BullMQ needs `maxRetriesPerRequest: null` on the connections of workers (STACK.md). */
+export function redisConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
+  const connection = redisConnection(options.redisUrl);
+  const queue = new Queue(QUEUE_NAME, { connection, prefix: options.prefix ?? 'brevet' });
+  return {
+    queue,
+    async schedule(job) {
+      const notify = job.name === 'notify';
+      await queue.add(job.name, job.payload, {
+        jobId: jobId(job),
+        delay: Math.max(0, job.runAt.getTime() - clock.now().getTime()),
+        // Completed jobs are dropped so the same id can be scheduled again later (e.g. a new end time).
+        removeOnComplete: true,
+        removeOnFail: 1000,
+        attempts: notify ? NOTIFY_ATTEMPTS : 5,
+        backoff: { type: 'exponential', delay: notify ? options.notifyBackoffMs : 1_000 },
+      });
+    },
+    async ping() {
+      await connection.ping();
+    },
+    async close() {
+      await queue.close();
+      await connection.quit().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { DelayedError, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { JobName, JobPayload } from './catalog.js';
+import { runJob } from './handlers.js';
+import { QUEUE_NAME, redisConnection } from './queue.js';
+import { reconcile, type ReconcileDeps } from './reconciler.js';
+
+export interface WorkerOptions {
+  redisUrl: string;
+  prefix?: string;
+  concurrency?: number;
+}
+
+/**
+ * The BullMQ worker: one processor for the whole catalog. BullMQ's lock on each job keeps two
+ * workers from running it at once; the row lock and state check in every handler keep a job
+ * that runs twice (a retry after a crash) from doing its work twice.
+ */
+export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, logger: Logger): Worker {
+  const connection = redisConnection(options.redisUrl);
+  const worker = new Worker(
+    QUEUE_NAME,
+    async (job, token) => {
+      const log = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
+      const name = job.name as JobName;
+      if (name === 'reconcile') {
+        const report = await reconcile(deps);
+        log.debug(report, 'reconciled');
+        return;
+      }
+      const result = await runJob(deps, name, job.data as JobPayload);
+      if (result.kind === 'retry') throw new Error(result.reason);
+      if (result.kind === 'later') {
+        // Early (clocks differ between hosts): run again at the moment, as measured by our clock.
+        const waitMs = Math.max(0, result.runAt.getTime() - deps.clock.now().getTime());
+        await job.moveToDelayed(Date.now() + waitMs, token);
+        throw new DelayedError();
+      }
+      log.debug('job done');
+    },
+    { connection, prefix: options.prefix ?? 'brevet', concurrency: options.concurrency ?? 5 },
+  );
+  worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job failed'));
+  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('closed', () => void connection.quit().catch(() => {}));
+  return worker;
+}

@@ -1,0 +1,110 @@
+import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import type { Clock } from '../adapters/clock.js';
+import type { WebhookSender } from '../adapters/webhook-sender.js';
+import { appendAudit, systemActor } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { deliveries } from '../db/schema.js';
+import { newId } from '../domain/ids.js';
+import type { Executor } from '../principals/repo.js';
+import { NOTIFY_ATTEMPTS, NOTIFY_BACKOFF_MS } from '../jobs/catalog.js';
+import { signatureHeader } from './signature.js';
+
+export type DeliveryRow = typeof deliveries.$inferSelect;
+
+export interface WebhookConfig {
+  urls: readonly string[];
+  secret: string | undefined;
+  /** First retry delay; doubles per attempt. */
+  backoffMs?: number;
+}
+
+/** Records one pending delivery per configured URL; returns their ids for scheduling. */
+export async function recordDeliveries(
+  db: Executor,
+  now: Date,
+  webhooks: WebhookConfig,
+  event: { event: string; requestId: string; payload: Record<string, unknown> },
+): Promise<string[]> {
+  if (webhooks.urls.length === 0) return [];
+  const rows = webhooks.urls.map((url) => {
+    const id = newId('dlv');
+    return {
+      id,
+      target: url,
+      event: event.event,
+      requestId: event.requestId,
+      status: 'pending' as const,
+      payload: { id, event: event.event, occurredAt: now.toISOString(), ...event.payload },
+      nextAttemptAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+  });
+  await db.insert(deliveries).values(rows);
+  return rows.map((row) => row.id);
+}
+
+export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
+
+/**
+ * One delivery attempt, recorded with its result. After the last allowed attempt the delivery
+ * is given up and audited (`webhook.failed`). Idempotent for delivered or failed deliveries.
+ */
+export async function attemptDelivery(
+  deps: { db: Db; clock: Clock; webhookSender: WebhookSender },
+  webhooks: WebhookConfig,
+  deliveryId: string,
+): Promise<AttemptOutcome> {
+  const [delivery] = await deps.db.select().from(deliveries).where(eq(deliveries.id, deliveryId));
+  if (delivery === undefined || delivery.status !== 'pending' || webhooks.secret === undefined) return 'skipped';
+  const body = JSON.stringify(delivery.payload);
+  const startedAt = deps.clock.now();
+  let status: number | null = null;
+  let error: string | null = null;
+  try {
+    status = await deps.webhookSender.post(delivery.target, body, {
+      'brevet-signature': signatureHeader(webhooks.secret, body, startedAt),
+      'brevet-delivery': delivery.id,
+      'brevet-event': delivery.event,
+    });
+  } catch (e) {
+    error = e instanceof Error ? e.name : 'error';
+  }
+  const ok = status !== null && status >= 200 && status < 300;
+  const attemptCount = delivery.attemptCount + 1;
+  const outcome: AttemptOutcome = ok ? 'delivered' : attemptCount >= NOTIFY_ATTEMPTS ? 'failed' : 'retry';
+  const backoff = (webhooks.backoffMs ?? NOTIFY_BACKOFF_MS) * 2 ** (attemptCount - 1);
+  const now = deps.clock.now();
+
+  await deps.db.transaction(async (tx) => {
+    await tx
+      .update(deliveries)
+      .set({
+        status: outcome === 'retry' ? 'pending' : outcome === 'delivered' ? 'delivered' : 'failed',
+        attemptCount,
+        nextAttemptAt: outcome === 'retry' ? new Date(now.getTime() + backoff) : null,
+        attempts: sql`${deliveries.attempts} || ${JSON.stringify([{ at: startedAt.toISOString(), status, error }])}::jsonb`,
+        updatedAt: now,
+      })
+      .where(eq(deliveries.id, delivery.id));
+    if (outcome === 'failed') {
+      await appendAudit(tx, deps.clock, {
+        actor: systemActor,
+        action: 'webhook.failed',
+        requestId: delivery.requestId,
+        details: { deliveryId: delivery.id, target: delivery.target, event: delivery.event, attempts: attemptCount, lastStatus: status, lastError: error },
+      });
+    }
+  });
+  return outcome;
+}
+
+/** Pending deliveries whose next attempt is due, oldest first. */
+export async function dueDeliveries(db: Executor, now: Date, limit: number): Promise<DeliveryRow[]> {
+  return db
+    .select()
+    .from(deliveries)
+    .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, now)))
+    .orderBy(asc(deliveries.nextAttemptAt))
+    .limit(limit);
+}
