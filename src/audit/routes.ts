@@ -3,7 +3,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../deps.js';
 import { errorResponses } from '../http/schemas.js';
+import { Readable } from 'node:stream';
+import { exportAudit } from './export-audit.js';
 import { queryAudit } from './query-audit.js';
+import { verifyChain } from './verify-chain.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
@@ -23,14 +26,18 @@ export const AuditEvent = Type.Object(
   { $id: 'AuditEvent' },
 );
 
-const AuditQuery = Type.Object(
-  {
+const filterFields = {
     actor: Type.Optional(Id),
     action: Type.Optional(Type.String({ pattern: '^[a-z-]+\\.[a-z-]+$', maxLength: 64 })),
     requestId: Type.Optional(Id),
     profileId: Type.Optional(Id),
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
+};
+
+const AuditQuery = Type.Object(
+  {
+    ...filterFields,
     cursor: Type.Optional(Type.String({ maxLength: 32 })),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
     order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
@@ -38,7 +45,25 @@ const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function auditRoutes(deps: Pick<Deps, 'db'>): FastifyPluginAsync {
+const ExportQuery = Type.Object(
+  { ...filterFields, format: Type.Union([Type.Literal('ndjson'), Type.Literal('csv')], { default: 'ndjson' }) },
+  { additionalProperties: false },
+);
+
+const VerifyQuery = Type.Object(
+  { from: Type.Optional(Type.String({ format: 'date-time' })), to: Type.Optional(Type.String({ format: 'date-time' })) },
+  { additionalProperties: false },
+);
+
+const VerifyResult = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer(),
+  firstBrokenId: Type.Union([Type.String(), Type.Null()]),
+});
+
+const toDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+
+export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.get(
@@ -54,12 +79,52 @@ export function auditRoutes(deps: Pick<Deps, 'db'>): FastifyPluginAsync {
       },
       async (request) => {
         const { from, to, ...rest } = request.query;
-        return queryAudit(deps, request.caller, {
-          ...rest,
-          from: from === undefined ? undefined : new Date(from),
-          to: to === undefined ? undefined : new Date(to),
-        });
+        return queryAudit(deps, request.caller, { ...rest, from: toDate(from), to: toDate(to) });
       },
+    );
+
+    app.get(
+      '/audit/export',
+      {
+        schema: {
+          operationId: 'exportAudit',
+          summary: 'Stream the audit events, oldest first, as NDJSON or CSV (same filters as the query)',
+          tags: ['audit'],
+          querystring: ExportQuery,
+          response: {
+            200: {
+              description: 'One event per line (NDJSON) or per record (CSV, RFC 4180, with a header)',
+              content: { 'application/x-ndjson': { schema: Type.String() }, 'text/csv': { schema: Type.String() } },
+            },
+            ...errorResponses(),
+          },
+        },
+      },
+      async (request, reply) => {
+        const { format, from, to, ...filters } = request.query;
+        const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
+        const stream = Readable.from(exportAudit(deps, request.caller, { ...filters, from: toDate(from), to: toDate(to) }, format));
+        // The declared schema documents the text; the body is streamed, which Fastify sends as is.
+        return reply
+          .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+          .header('content-disposition', `attachment; filename="brevet-audit-${stamp}.${format}"`)
+          .header('cache-control', 'no-store')
+          .send(stream as unknown as string);
+      },
+    );
+
+    app.get(
+      '/audit/verify',
+      {
+        schema: {
+          operationId: 'verifyAudit',
+          summary: 'Recompute the hash chain (auditors and admins); names the first broken event',
+          tags: ['audit'],
+          querystring: VerifyQuery,
+          response: { 200: VerifyResult, ...errorResponses() },
+        },
+      },
+      async (request) => verifyChain(deps, request.caller, { from: toDate(request.query.from), to: toDate(request.query.to) }),
     );
   };
 }

@@ -24,7 +24,7 @@ export interface AuditEntry {
 }
 
 /** Arbitrary constant naming the chain's advisory lock. */
-const CHAIN_LOCK_ID = 7_301_923;
+export const CHAIN_LOCK_ID = 7_301_923;
 
 /**
  * Appends one event to the hash chain inside the caller's transaction, so the event commits
