@@ -43,7 +43,8 @@ export interface RequestFacts {
   reviews: readonly { reviewerId: string; decision: 'approve' | 'deny' }[];
 }
 
-export type Refusal = 'self-review' | 'already-reviewed' | 'invalid-transition' | 'not-due';
+/** `expired`: a pending request past its TTL whose expiry job has not run yet. */
+export type Refusal = 'self-review' | 'already-reviewed' | 'invalid-transition' | 'not-due' | 'expired';
 
 export type Decision =
   | {
@@ -103,6 +104,9 @@ function review(facts: RequestFacts, command: { kind: 'approve' | 'deny'; review
   if (isSelfReview(facts, command.reviewerId)) return refuse('self-review');
   const postHoc = facts.breakGlass && (facts.status === 'active' || facts.status === 'ended');
   if (facts.status !== 'pending' && !postHoc) return refuse('invalid-transition');
+  // The TTL ends the time for reviews, not the expiry job: a late job (lost queue, slow
+  // reconciler) must not leave a window in which an overdue request can still be approved.
+  if (facts.status === 'pending' && facts.pendingExpiresAt.getTime() <= now.getTime()) return refuse('expired');
   if (facts.reviews.some((r) => r.reviewerId === command.reviewerId)) return refuse('already-reviewed');
 
   if (postHoc) {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, ne, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, ne, not, or, sql, type SQL } from 'drizzle-orm';
 import { idempotencyKeys, profileVersions, requests, reviews } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
@@ -75,7 +75,11 @@ export async function listRequests(db: Executor, query: RequestQuery): Promise<R
   const filters: (SQL | undefined)[] = [];
   if (!viewer.seesAll) filters.push(or(eq(requests.requesterId, viewer.id), approverOf));
   if (query.mine === true) filters.push(eq(requests.requesterId, viewer.id));
-  if (query.reviewable === true) filters.push(approverOf, ne(requests.requesterId, viewer.id), eq(requests.status, 'pending'));
+  if (query.reviewable === true) {
+    // Reviewable means awaiting this viewer: one who already reviewed counts once and is done (SPEC §3 rule 1).
+    const reviewedByViewer = sql`exists (select 1 from ${reviews} where ${reviews.requestId} = ${requests.id} and ${reviews.reviewerId} = ${viewer.id})`;
+    filters.push(approverOf, ne(requests.requesterId, viewer.id), eq(requests.status, 'pending'), not(reviewedByViewer));
+  }
   if (query.status !== undefined) filters.push(eq(requests.status, query.status));
   if (query.after !== undefined) {
     filters.push(sql`(${requests.createdAt}, ${requests.id}) < (${query.after.createdAt.toISOString()}::timestamptz, ${query.after.id})`);

@@ -66,7 +66,9 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
           ? new Problem('already-reviewed', 'you have already reviewed this request')
           : decision.reason === 'self-review'
             ? new Problem('self-review', 'no one reviews their own request')
-            : new Problem('invalid-transition', `the request is ${request.status}`);
+            : decision.reason === 'expired'
+              ? new Problem('invalid-transition', 'the request expired before it was decided')
+              : new Problem('invalid-transition', `the request is ${request.status}`);
       return refuse(problem, decision.reason);
     }
     const updated = await applyDecision(tx, deps.clock, request, decision, {
