@@ -28,6 +28,9 @@ CREATE TABLE "deliveries" (
 	"event" text NOT NULL,
 	"request_id" text,
 	"status" text NOT NULL,
+	"payload" jsonb NOT NULL,
+	"attempt_count" integer DEFAULT 0 NOT NULL,
+	"next_attempt_at" timestamp with time zone,
 	"attempts" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"created_at" timestamp with time zone NOT NULL,
 	"updated_at" timestamp with time zone NOT NULL
@@ -108,9 +111,10 @@ CREATE TABLE "requests" (
 	"remind_at" timestamp with time zone,
 	"reminded_at" timestamp with time zone,
 	"revoked_reason" text,
+	"deny_policy_status" text,
 	"revocation_cleanup_at" timestamp with time zone,
 	"slack_channel" text,
-	"slack_ts" text,
+	"slack_messages" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"created_at" timestamp with time zone NOT NULL,
 	"updated_at" timestamp with time zone NOT NULL,
 	CONSTRAINT "requests_status_check" CHECK ("requests"."status" in ('pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked'))
@@ -143,6 +147,7 @@ CREATE INDEX "audit_actor_idx" ON "audit_events" USING btree ("actor_id","id");-
 CREATE INDEX "audit_action_idx" ON "audit_events" USING btree ("action","id");--> statement-breakpoint
 CREATE INDEX "audit_occurred_idx" ON "audit_events" USING btree ("occurred_at");--> statement-breakpoint
 CREATE INDEX "deliveries_request_idx" ON "deliveries" USING btree ("request_id");--> statement-breakpoint
+CREATE INDEX "deliveries_due_idx" ON "deliveries" USING btree ("status","next_attempt_at");--> statement-breakpoint
 CREATE INDEX "issuances_request_idx" ON "issuances" USING btree ("request_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "principals_email_key" ON "principals" USING btree ("email");--> statement-breakpoint
 CREATE UNIQUE INDEX "principals_oidc_subject_key" ON "principals" USING btree ("oidc_subject");--> statement-breakpoint

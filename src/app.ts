@@ -12,6 +12,7 @@ import { installMetrics } from './http/metrics.js';
 import { ProblemSchema } from './http/schemas.js';
 import { validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
+import { slackRoutes } from './slack/routes.js';
 import { principalRoutes } from './principals/routes.js';
 import { profileRoutes } from './profiles/routes.js';
 import { requestRoutes } from './requests/routes.js';
@@ -66,6 +67,11 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(deps));
+  const signingSecret = deps.config.slack.signingSecret;
+  if (deps.slack !== undefined && signingSecret !== undefined) {
+    const roles = { adminGroups: deps.config.adminGroups, auditorGroups: deps.config.auditorGroups };
+    await app.register(slackRoutes({ ...deps, slack: deps.slack, roles }, signingSecret));
+  }
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {

@@ -79,6 +79,11 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('BREVET_WEBHOOK_SECRET', 'required when BREVET_WEBHOOK_URLS is set');
   }
 
+  const slackToken = read('SLACK_BOT_TOKEN');
+  const slackSecret = read('SLACK_SIGNING_SECRET');
+  if (slackToken !== undefined && slackSecret === undefined) throw new ConfigError('SLACK_SIGNING_SECRET', 'required when SLACK_BOT_TOKEN is set');
+  if (slackSecret !== undefined && slackToken === undefined) throw new ConfigError('SLACK_BOT_TOKEN', 'required when SLACK_SIGNING_SECRET is set');
+
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
@@ -97,8 +102,8 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(read('BREVET_TRUST_PROXY')),
     oidc,
     slack: {
-      signingSecret: read('SLACK_SIGNING_SECRET'),
-      botToken: read('SLACK_BOT_TOKEN'),
+      signingSecret: slackSecret,
+      botToken: slackToken,
       apiUrl: optionalUrl(read, 'SLACK_API_URL'),
     },
     federationUrl: optionalUrl(read, 'BREVET_FEDERATION_URL') ?? 'https://signin.aws.amazon.com/federation',

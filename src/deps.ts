@@ -13,7 +13,9 @@ import { NOTIFY_BACKOFF_MS } from './jobs/catalog.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createRequestEffects } from './jobs/request-effects.js';
 import type { RequestEffects } from './requests/effects.js';
-import type { WebhookConfig } from './webhooks/deliveries.js';
+import type { SlackDelivery, WebhookConfig } from './webhooks/deliveries.js';
+import { deliverToSlack } from './slack/notify-slack.js';
+import { createSlackGateway, type SlackGateway } from './adapters/slack.js';
 
 /** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
 export interface Deps {
@@ -31,6 +33,10 @@ export interface Deps {
   consoleSignIn: ConsoleSignIn;
   webhookSender: WebhookSender;
   webhooks: WebhookConfig;
+  /** Slack Web API, when SLACK_BOT_TOKEN is set. */
+  slack: SlackGateway | undefined;
+  /** Sends Slack deliveries (message sync, requester DMs) when Slack is configured. */
+  slackDelivery: SlackDelivery | undefined;
   /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -65,6 +71,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     config.redisUrl === undefined
       ? undefined
       : createJobQueue({ redisUrl: config.redisUrl, prefix: overrides.queuePrefix, notifyBackoffMs }, clock);
+  const slack = config.slack.botToken === undefined ? undefined : createSlackGateway(config.slack.botToken, config.slack.apiUrl);
   const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
   return {
     config,
@@ -74,12 +81,17 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     clock,
     authenticator,
     scheduler: queue,
-    effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks }),
+    effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }),
     sts: createStsIssuer(overrides.aws),
     rolePolicies: createIamPolicyStore(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),
     webhooks,
+    slack,
+    slackDelivery:
+      slack === undefined
+        ? undefined
+        : (target, payload) => deliverToSlack({ db: database.db, clock, slack, publicUrl: config.publicUrl }, target, payload),
     readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
       await queue?.close();

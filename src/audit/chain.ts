@@ -19,10 +19,14 @@ export const GENESIS_HASH = '0'.repeat(64);
  * hashes the same way whatever order its fields were built in or read back from jsonb.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
+  // As JSON.stringify (and so jsonb) sees it: toJSON first (Dates become ISO strings).
+  const json = value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function'
+    ? (value as { toJSON: () => unknown }).toJSON()
+    : value;
+  if (json === null || typeof json !== 'object') return JSON.stringify(json) ?? 'null';
+  if (Array.isArray(json)) return `[${json.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(json as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }

@@ -26,8 +26,11 @@ export async function queryAudit(deps: { db: Db }, caller: Caller, query: AuditQ
   return { items, nextCursor: rows.length > limit ? items.at(-1)!.id : null };
 }
 
+/** The largest id a PostgreSQL bigint can hold: a cursor past it would make the query fail, not just match nothing. */
+const MAX_ID = 2n ** 63n - 1n;
+
 function parseCursor(cursor: string): bigint {
-  if (!/^\d{1,19}$/.test(cursor)) {
+  if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > MAX_ID) {
     throw new Problem('validation', '/querystring/cursor is not valid', { errors: [{ field: '/querystring/cursor', message: 'is not valid' }] });
   }
   return BigInt(cursor);

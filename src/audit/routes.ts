@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Deps } from '../deps.js';
+import { Problem } from '../http/problems.js';
 import { errorResponses } from '../http/schemas.js';
 import { Readable } from 'node:stream';
 import { exportAudit } from './export-audit.js';
@@ -61,7 +62,20 @@ const VerifyResult = Type.Object({
   firstBrokenId: Type.Union([Type.String(), Type.Null()]),
 });
 
-const toDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+/**
+ * The date-time format admits what a JavaScript Date cannot hold (a leap second, `23:59:60`):
+ * such a bound is bad input naming its field, not an Invalid Date that fails deep in the query.
+ */
+function toDate(value: string | undefined, field: 'from' | 'to'): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    throw new Problem('validation', `/querystring/${field} is not a usable date-time`, {
+      errors: [{ field: `/querystring/${field}`, message: 'is not a usable date-time' }],
+    });
+  }
+  return date;
+}
 
 export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsync {
   return async (plain) => {
@@ -79,7 +93,7 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsyn
       },
       async (request) => {
         const { from, to, ...rest } = request.query;
-        return queryAudit(deps, request.caller, { ...rest, from: toDate(from), to: toDate(to) });
+        return queryAudit(deps, request.caller, { ...rest, from: toDate(from, 'from'), to: toDate(to, 'to') });
       },
     );
 
@@ -103,7 +117,7 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsyn
       async (request, reply) => {
         const { format, from, to, ...filters } = request.query;
         const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
-        const stream = Readable.from(exportAudit(deps, request.caller, { ...filters, from: toDate(from), to: toDate(to) }, format));
+        const stream = Readable.from(exportAudit(deps, request.caller, { ...filters, from: toDate(from, 'from'), to: toDate(to, 'to') }, format));
         // The declared schema documents the text; the body is streamed, which Fastify sends as is.
         return reply
           .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
@@ -124,7 +138,7 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsyn
           response: { 200: VerifyResult, ...errorResponses() },
         },
       },
-      async (request) => verifyChain(deps, request.caller, { from: toDate(request.query.from), to: toDate(request.query.to) }),
+      async (request) => verifyChain(deps, request.caller, { from: toDate(request.query.from, 'from'), to: toDate(request.query.to, 'to') }),
     );
   };
 }

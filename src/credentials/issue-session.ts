@@ -54,7 +54,7 @@ export async function issueSession(deps: IssueDeps, caller: Caller, requestId: s
     throw error instanceof StsFailure ? stsProblem(error) : error;
   }
 
-  await deps.db.transaction(async (tx) => {
+  const withheldStatus = await deps.db.transaction(async (tx) => {
     const request = (await lockRequest(tx, requestId))!;
     await completeIssuance(tx, plan.issuanceId, {
       status: 'issued',
@@ -86,8 +86,11 @@ export async function issueSession(deps: IssueDeps, caller: Caller, requestId: s
         ...(withheld ? { withheld: true, reason: `the request became ${request.status} during issuance` } : {}),
       },
     });
-    if (withheld) throw new Problem('invalid-transition', `the request is ${request.status}`);
+    return withheld ? request.status : null;
   });
+  // Thrown after the commit: throwing inside the transaction would roll back the record of
+  // credentials that exist in AWS (issuance left `pending`, no audit event of them).
+  if (withheldStatus !== null) throw new Problem('invalid-transition', `the request is ${withheldStatus}`);
   return credentials;
 }
 

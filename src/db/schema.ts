@@ -116,8 +116,10 @@ export const requests = pgTable(
     denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed'] }),
     /** When the deny statement may be removed: the latest expiration of the request's credentials. */
     revocationCleanupAt: timestamps('revocation_cleanup_at'),
+    /** The profile's Slack channel at creation; null means direct messages to approvers. */
     slackChannel: text('slack_channel'),
-    slackTs: text('slack_ts'),
+    /** The Slack messages that show this request, updated in place as it changes: [{ channel, ts }]. */
+    slackMessages: jsonb('slack_messages').notNull().default(sql`'[]'::jsonb`),
     createdAt: timestamps('created_at').notNull(),
     updatedAt: timestamps('updated_at').notNull(),
   },

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /** A weekly time window in a zone: `end` before `start` means it runs past midnight. */
@@ -58,7 +59,10 @@ export function checkConditions(conditions: Conditions, context: ConditionContex
 }
 
 export function sourceAllowed(sourceIp: string | null, cidrs: readonly string[]): boolean {
-  if (sourceIp === null || !ipaddr.isValid(sourceIp)) return false;
+  // Only the standard spellings: ipaddr.js also reads "012.1.2.3" (octal), "10.1" or "167772161",
+  // and misreads "::10.1.2.3" as IPv4-mapped. An address in any other form is refused.
+  if (sourceIp === null || isIP(sourceIp) === 0) return false;
+  if (isIP(sourceIp) === 6 && sourceIp.includes('.') && !/^::ffff:/i.test(sourceIp)) return false;
   // IPv4-mapped IPv6 (::ffff:10.0.0.1) is compared as the IPv4 address it carries.
   const address = ipaddr.process(sourceIp);
   return cidrs.some((cidr) => {

@@ -24,5 +24,7 @@ export function isInAudience(audience: Audience, who: Who): boolean {
 
 /** Canonical form of an audience's principal entries, as stored in a profile version. */
 export function canonicalPrincipalEntries(entries: readonly string[]): string[] {
-  return [...new Set(entries.map((entry) => (entry.includes('@') ? canonicalEmail(entry) : entry.trim())))];
+  const canonical = entries.map((entry) => (entry.includes('@') ? canonicalEmail(entry) : entry.trim()));
+  // A blank entry names nobody; kept, it would satisfy "name at least one" while naming no one.
+  return [...new Set(canonical.filter((entry) => entry !== ''))];
 }

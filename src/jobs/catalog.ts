@@ -15,9 +15,14 @@ export interface ScheduledJob {
   runAt: Date;
 }
 
+/**
+ * `end-req_…`, `notify-dlv_…`: the spec writes `end:<requestId>`, but BullMQ 6 refuses custom
+ * ids containing `:` (its key separator), so the parts are joined with `-`. The prefixed ids
+ * (`req_`, `dlv_`) keep the split unambiguous even for `expire-pending`.
+ */
 export function jobId(job: Pick<ScheduledJob, 'name' | 'payload'>): string {
-  if ('requestId' in job.payload) return `${job.name}:${job.payload.requestId}`;
-  if ('deliveryId' in job.payload) return `${job.name}:${job.payload.deliveryId}`;
+  if ('requestId' in job.payload) return `${job.name}-${job.payload.requestId}`;
+  if ('deliveryId' in job.payload) return `${job.name}-${job.payload.deliveryId}`;
   return job.name;
 }
 

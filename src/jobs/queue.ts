@@ -36,8 +36,15 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
     queue,
     async schedule(job) {
       const notify = job.name === 'notify';
+      const id = jobId(job);
+      // A job that failed for good keeps its id (kept for inspection) and BullMQ would ignore a new
+      // add under it, so the reconciler could never re-enqueue that work (e.g. a delivery after a
+      // database outage outlasting its retries). The caller schedules only work the database says
+      // is still due, so the old failure makes way.
+      const previous = await queue.getJob(id);
+      if (previous !== undefined && (await previous.isFailed())) await previous.remove();
       await queue.add(job.name, job.payload, {
-        jobId: jobId(job),
+        jobId: id,
         delay: Math.max(0, job.runAt.getTime() - clock.now().getTime()),
         // Completed jobs are dropped so the same id can be scheduled again later (e.g. a new end time).
         removeOnComplete: true,

@@ -4,9 +4,12 @@ import type { Db } from '../db/client.js';
 import type { RequestEffects } from '../requests/effects.js';
 import { findRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
-import { recordDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
+import { recordDeliveries, recordTargetDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
 import type { ScheduledJob } from './catalog.js';
 import type { JobScheduler } from './queue.js';
+
+/** Events the requester hears about in a Slack direct message (SPEC §8). */
+const REQUESTER_EVENTS = new Set(['request.approved', 'request.denied', 'request.activated', 'request.expired', 'request.revoked', 'request.ending-soon']);
 
 /** The timed work a request in its current state is waiting for. */
 export function dueJobsOf(request: RequestRow): ScheduledJob[] {
@@ -44,6 +47,8 @@ export function createRequestEffects(deps: {
   logger: Logger;
   scheduler: JobScheduler | undefined;
   webhooks: WebhookConfig;
+  /** Slack is configured (SLACK_BOT_TOKEN): messages follow requests and requesters get DMs. */
+  slack: boolean;
 }): RequestEffects {
   return {
     async afterCommit(change) {
@@ -53,10 +58,18 @@ export function createRequestEffects(deps: {
         const jobs = deps.scheduler === undefined ? [] : dueJobsOf(request);
         const view = requestView(request, await reviewsOf(deps.db, [request.id]));
         const now = deps.clock.now();
+        const deliveryIds: string[] = [];
         for (const event of change.events) {
-          const ids = await recordDeliveries(deps.db, now, deps.webhooks, { event, requestId: request.id, payload: { request: view } });
-          jobs.push(...ids.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now })));
+          deliveryIds.push(...(await recordDeliveries(deps.db, now, deps.webhooks, { event, requestId: request.id, payload: { request: view } })));
+          if (deps.slack && REQUESTER_EVENTS.has(event)) {
+            deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:requester'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
+          }
         }
+        if (deps.slack && change.events.length > 0) {
+          const event = change.events.at(-1)!;
+          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:messages'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
+        }
+        jobs.push(...deliveryIds.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now })));
         for (const job of jobs) await deps.scheduler?.schedule(job);
       } catch (error) {
         deps.logger.warn({ err: error, requestId: change.requestId }, 'scheduling after commit failed; the reconciler will catch up');

@@ -1,4 +1,4 @@
-import { DelayedError, Worker } from 'bullmq';
+import { DelayedError, Worker, type WorkerOptions as BullWorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobName, JobPayload } from './catalog.js';
 import { runJob } from './handlers.js';
@@ -9,6 +9,8 @@ export interface WorkerOptions {
   redisUrl: string;
   prefix?: string;
   concurrency?: number;
+  /** Lock and stall-check timings (tests shorten them to see a crashed worker's job retried). */
+  timings?: Pick<BullWorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>;
 }
 
 /**
@@ -38,7 +40,7 @@ export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, log
       }
       log.debug('job done');
     },
-    { connection, prefix: options.prefix ?? 'brevet', concurrency: options.concurrency ?? 5 },
+    { ...options.timings, connection, prefix: options.prefix ?? 'brevet', concurrency: options.concurrency ?? 5 },
   );
   worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, job: job?.name, err: error }, 'job failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

@@ -5,12 +5,31 @@ import { hasMfa } from '../domain/caller.js';
 import { errorResponses } from '../http/schemas.js';
 import { Problem } from '../http/problems.js';
 import { findPrincipal } from './repo.js';
-import { Me } from './schemas.js';
+import { Type } from 'typebox';
+import { linkOwnSlackUser } from './link-slack.js';
+import { Me, Principal } from './schemas.js';
 import { principalView } from './view.js';
 
-export function meRoutes(deps: Pick<Deps, 'db'>): FastifyPluginAsync {
+export function meRoutes(deps: Pick<Deps, 'db' | 'clock' | 'slack'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+    app.patch(
+      '/me',
+      {
+        schema: {
+          operationId: 'linkMySlackUser',
+          summary: 'Link (or unlink with null) your own Slack user; its profile e-mail must be yours',
+          tags: ['principals'],
+          body: Type.Object(
+            { slackUserId: Type.Union([Type.String({ pattern: '^[UW][A-Z0-9]{2,30}$' }), Type.Null()]) },
+            { additionalProperties: false },
+          ),
+          response: { 200: Principal, ...errorResponses(409) },
+        },
+      },
+      async (request) => principalView(await linkOwnSlackUser(deps, request.caller, request.body.slackUserId)),
+    );
+
     app.get(
       '/me',
       {

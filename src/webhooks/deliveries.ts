@@ -11,6 +11,9 @@ import { signatureHeader } from './signature.js';
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
 
+/** Sends one Slack delivery (`slack:messages`, `slack:requester`); throws on failure. */
+export type SlackDelivery = (target: string, payload: { requestId: string; event: string }) => Promise<void>;
+
 export interface WebhookConfig {
   urls: readonly string[];
   secret: string | undefined;
@@ -18,7 +21,30 @@ export interface WebhookConfig {
   backoffMs?: number;
 }
 
-/** Records one pending delivery per configured URL; returns their ids for scheduling. */
+/** Records one pending delivery to each target; returns their ids for scheduling. */
+export async function recordTargetDeliveries(
+  db: Executor,
+  now: Date,
+  targets: readonly string[],
+  event: { event: string; requestId: string; payload: Record<string, unknown> },
+): Promise<string[]> {
+  if (targets.length === 0) return [];
+  const rows = targets.map((target) => ({
+    id: newId('dlv'),
+    target,
+    event: event.event,
+    requestId: event.requestId,
+    status: 'pending' as const,
+    payload: event.payload,
+    nextAttemptAt: now,
+    createdAt: now,
+    updatedAt: now,
+  }));
+  await db.insert(deliveries).values(rows);
+  return rows.map((row) => row.id);
+}
+
+/** Records one pending webhook delivery per configured URL; returns their ids for scheduling. */
 export async function recordDeliveries(
   db: Executor,
   now: Date,
@@ -51,24 +77,32 @@ export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
  * is given up and audited (`webhook.failed`). Idempotent for delivered or failed deliveries.
  */
 export async function attemptDelivery(
-  deps: { db: Db; clock: Clock; webhookSender: WebhookSender },
+  deps: { db: Db; clock: Clock; webhookSender: WebhookSender; slackDelivery?: SlackDelivery | undefined },
   webhooks: WebhookConfig,
   deliveryId: string,
 ): Promise<AttemptOutcome> {
   const [delivery] = await deps.db.select().from(deliveries).where(eq(deliveries.id, deliveryId));
-  if (delivery === undefined || delivery.status !== 'pending' || webhooks.secret === undefined) return 'skipped';
-  const body = JSON.stringify(delivery.payload);
+  if (delivery === undefined || delivery.status !== 'pending') return 'skipped';
+  const toSlack = delivery.target.startsWith('slack:');
+  if (toSlack ? deps.slackDelivery === undefined : webhooks.secret === undefined) return 'skipped';
   const startedAt = deps.clock.now();
   let status: number | null = null;
   let error: string | null = null;
   try {
-    status = await deps.webhookSender.post(delivery.target, body, {
-      'brevet-signature': signatureHeader(webhooks.secret, body, startedAt),
-      'brevet-delivery': delivery.id,
-      'brevet-event': delivery.event,
-    });
+    if (toSlack) {
+      await deps.slackDelivery!(delivery.target, delivery.payload as { requestId: string; event: string });
+      status = 200;
+    } else {
+      const body = JSON.stringify(delivery.payload);
+      status = await deps.webhookSender.post(delivery.target, body, {
+        'brevet-signature': signatureHeader(webhooks.secret!, body, startedAt),
+        'brevet-delivery': delivery.id,
+        'brevet-event': delivery.event,
+      });
+    }
   } catch (e) {
-    error = e instanceof Error ? e.name : 'error';
+    // Slack failures carry Slack's error code (e.g. ratelimited); network errors their name only.
+    error = e instanceof Error ? (e.name === 'SlackFailure' ? `slack: ${e.message}` : e.name) : 'error';
   }
   const ok = status !== null && status >= 200 && status < 300;
   const attemptCount = delivery.attemptCount + 1;
@@ -90,7 +124,7 @@ export async function attemptDelivery(
     if (outcome === 'failed') {
       await appendAudit(tx, deps.clock, {
         actor: systemActor,
-        action: 'webhook.failed',
+        action: toSlack ? 'slack.failed' : 'webhook.failed',
         requestId: delivery.requestId,
         details: { deliveryId: delivery.id, target: delivery.target, event: delivery.event, attempts: attemptCount, lastStatus: status, lastError: error },
       });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import { systemClock } from '../../src/adapters/clock.js';
 import { buildApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
@@ -29,8 +30,14 @@ export interface TestApp {
 
 let counter = 0;
 
-/** The real app on a fresh PostgreSQL database of its own, with an injected clock and captured logs. */
-export async function startTestApp(options: { env?: Record<string, string>; overrides?: DepsOverrides } = {}): Promise<TestApp> {
+/**
+ * The real app on a fresh PostgreSQL database of its own, with an injected clock and captured logs.
+ * `realClock: true` runs the app on the system clock instead (tests of real timing); `t.clock`
+ * is then not the app's clock.
+ */
+export async function startTestApp(
+  options: { env?: Record<string, string>; overrides?: DepsOverrides; realClock?: boolean } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase();
   const adminKey = `brv_test_admin_${'x'.repeat(20)}${Date.now()}`;
   const config = loadConfig({ DATABASE_URL: database.url, BREVET_BOOTSTRAP_ADMIN_KEY: adminKey, LOG_LEVEL: 'info', ...options.env });
@@ -43,7 +50,7 @@ export async function startTestApp(options: { env?: Record<string, string>; over
     },
   });
   const logger = createLogger('trace', sink);
-  const deps = buildDeps(config, logger, { ...options.overrides, clock });
+  const deps = buildDeps(config, logger, { ...options.overrides, clock: options.realClock === true ? systemClock : clock });
   await deps.database.migrate();
   await ensureBootstrapAdmin(deps, { adminGroups: config.adminGroups, givenKey: adminKey, generate: false });
   const app = await buildApp(deps);

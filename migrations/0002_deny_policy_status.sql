@@ -1,1 +1,0 @@
-ALTER TABLE "requests" ADD COLUMN "deny_policy_status" text;

@@ -1,0 +1,68 @@
+import { WebClient } from '@slack/web-api';
+
+export interface SlackMessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** The Slack Web API calls Brevet makes. Failures throw SlackFailure; callers retry through jobs. */
+export interface SlackGateway {
+  postMessage(channel: string, text: string, blocks?: unknown[]): Promise<SlackMessageRef>;
+  updateMessage(ref: SlackMessageRef, text: string, blocks: unknown[]): Promise<void>;
+  postEphemeral(channel: string, user: string, text: string): Promise<void>;
+  /** The DM channel with a user. */
+  openDirectMessage(user: string): Promise<string>;
+  /** The e-mail of a Slack user's profile, when Slack shares it (users:read.email). */
+  userEmail(user: string): Promise<string | undefined>;
+}
+
+export class SlackFailure extends Error {
+  override name = 'SlackFailure';
+}
+
+/**
+ * `@slack/web-api` with its own retries off: Brevet retries through its `notify` job with
+ * backoff, so a rate-limited or failing Slack never blocks a request or a worker.
+ */
+export function createSlackGateway(token: string, apiUrl: string | undefined, timeoutMs = 5_000): SlackGateway {
+  const client = new WebClient(token, {
+    ...(apiUrl === undefined ? {} : { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: timeoutMs,
+  });
+  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      // Slack errors carry codes like `ratelimited`, `channel_not_found`; never the token.
+      const data = (error as { data?: { error?: string }; code?: string }).data;
+      throw new SlackFailure(data?.error ?? (error as { code?: string }).code ?? 'slack call failed');
+    }
+  };
+  return {
+    postMessage: (channel, text, blocks) =>
+      call(async () => {
+        const result = await client.chat.postMessage({ channel, text, ...(blocks === undefined ? {} : { blocks: blocks as never }) });
+        return { channel: result.channel ?? channel, ts: result.ts! };
+      }),
+    updateMessage: (ref, text, blocks) =>
+      call(async () => {
+        await client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks: blocks as never });
+      }),
+    postEphemeral: (channel, user, text) =>
+      call(async () => {
+        await client.chat.postEphemeral({ channel, user, text });
+      }),
+    openDirectMessage: (user) =>
+      call(async () => {
+        const result = await client.conversations.open({ users: user });
+        return result.channel!.id!;
+      }),
+    userEmail: (user) =>
+      call(async () => {
+        const result = await client.users.info({ user });
+        return result.user?.profile?.email ?? undefined;
+      }),
+  };
+}

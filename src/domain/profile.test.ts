@@ -1,0 +1,230 @@
+// SPEC §1, §3 rule 7 and §4.1: a profile is saved with its defaults filled in, or refused with
+// the field at fault named, for everything a schema cannot see.
+import { describe, expect, it } from 'vitest';
+import { buildProfileDefinition, type ProfileInput } from './profile.js';
+
+/** The profile of SPEC §7.1, as an admin posts it. */
+const SPEC_EXAMPLE: ProfileInput = {
+  name: 'prod-admin',
+  roleArn: 'arn:aws:iam::123456789012:role/Admin',
+  maxDurationSeconds: 3600,
+  defaultDurationSeconds: 1800,
+  requesters: { groups: ['dev'] },
+  approval: { required: 1, approverGroups: ['sre'] },
+  conditions: { minJustificationLength: 10 },
+  revocation: 'deny-policy',
+  notify: { slackChannel: 'C0123' },
+};
+
+const NO_CHAINING = { roleChaining: false };
+
+/** The smallest valid input, plus the change under test. */
+function input(overrides: Partial<ProfileInput> = {}): ProfileInput {
+  return { name: 'p', roleArn: 'arn:aws:iam::123456789012:role/Admin', requesters: { groups: ['dev'] }, approval: { approverGroups: ['sre'] }, ...overrides };
+}
+
+function refusedFields(profile: ProfileInput, options = NO_CHAINING): string[] {
+  const result = buildProfileDefinition(profile, options);
+  if (result.ok) throw new Error('expected a refusal, the profile was accepted');
+  return result.errors.map((e) => e.field);
+}
+
+describe('defaults', () => {
+  it('fills every field of the SPEC §7.1 example', () => {
+    expect(buildProfileDefinition(SPEC_EXAMPLE, NO_CHAINING)).toEqual({
+      ok: true,
+      definition: {
+        name: 'prod-admin',
+        description: '',
+        roleArn: 'arn:aws:iam::123456789012:role/Admin',
+        externalId: null,
+        region: null,
+        maxDurationSeconds: 3600,
+        defaultDurationSeconds: 1800,
+        requesters: { groups: ['dev'], principals: [] },
+        approval: {
+          required: 1,
+          approverGroups: ['sre'],
+          approverPrincipals: [],
+          pendingTtlSeconds: 86_400,
+          remindAfterSeconds: null,
+          breakGlass: false,
+          requireApproverMfa: false,
+        },
+        conditions: { requireMfa: false, sourceCidrs: [], timeWindows: [], ticketPattern: null, minJustificationLength: 10 },
+        sessionPolicy: null,
+        sessionTags: {},
+        revocation: 'deny-policy',
+        notify: { slackChannel: 'C0123' },
+      },
+    });
+  });
+
+  it('is accepted under role chaining too (its maximum is one hour)', () => {
+    expect(buildProfileDefinition(SPEC_EXAMPLE, { roleChaining: true }).ok).toBe(true);
+  });
+
+  it.each([
+    { name: 'no durations: one hour each', given: {}, max: 3600, dflt: 3600 },
+    { name: 'a longer maximum: the default stays one hour', given: { maxDurationSeconds: 7200 }, max: 7200, dflt: 3600 },
+    { name: 'a shorter maximum: the default follows it', given: { maxDurationSeconds: 900 }, max: 900, dflt: 900 },
+  ])('durations, $name', ({ given, max, dflt }) => {
+    const result = buildProfileDefinition(input(given), NO_CHAINING);
+    expect(result).toMatchObject({ ok: true, definition: { maxDurationSeconds: max, defaultDurationSeconds: dflt } });
+  });
+
+  it('revocation defaults to block-new, approvals to one', () => {
+    expect(buildProfileDefinition(input(), NO_CHAINING)).toMatchObject({ ok: true, definition: { revocation: 'block-new', approval: { required: 1 } } });
+  });
+
+  it('canonicalises identities: emails folded, groups trimmed, duplicates removed', () => {
+    const result = buildProfileDefinition(
+      input({
+        requesters: { groups: [' dev ', 'dev', 'ops'], principals: ['Alice@X.com', ' alice@x.com', 'prn_1'] },
+        approval: { approverGroups: ['sre', ' sre'], approverPrincipals: ['BOB@x.com '] },
+      }),
+      NO_CHAINING,
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      definition: {
+        requesters: { groups: ['dev', 'ops'], principals: ['alice@x.com', 'prn_1'] },
+        approval: { approverGroups: ['sre'], approverPrincipals: ['bob@x.com'] },
+      },
+    });
+  });
+
+  it.each([
+    ['no approvals required and no approvers', { approval: { required: 0 } }],
+    ['approvers named by principal only', { approval: { approverPrincipals: ['bob@x.com'] } }],
+    ['requesters named by principal only', { requesters: { principals: ['alice@x.com'] } }],
+    ['the extreme durations', { maxDurationSeconds: 43_200, defaultDurationSeconds: 900 }],
+    ['a ticket pattern', { conditions: { ticketPattern: 'INC-\\d+|CHG-\\d+' } }],
+    ['IPv4 and IPv6 ranges', { conditions: { sourceCidrs: ['10.0.0.0/8', '2001:db8::/32'] } }],
+    ['an overnight window', { conditions: { timeWindows: [{ days: ['fri' as const], start: '22:00', end: '06:00', timeZone: 'Europe/Paris' }] } }],
+    ['a reminder shorter than the TTL', { approval: { approverGroups: ['sre'], pendingTtlSeconds: 3600, remindAfterSeconds: 3599 } }],
+    ['role ARNs in other partitions and with paths', { roleArn: 'arn:aws-us-gov:iam::123456789012:role/ops/Admin' }],
+  ])('accepts %s', (_name, given: Partial<ProfileInput>) => {
+    expect(buildProfileDefinition(input(given), NO_CHAINING).ok).toBe(true);
+  });
+});
+
+describe('refusals name the field', () => {
+  it.each([
+    'arn:aws:iam::123:role/x',
+    'arn:aws:iam::123456789012:user/alice',
+    'arn:aws:sts::123456789012:assumed-role/Admin/alice',
+    'arn:aws:iam::123456789012:role/',
+    'arn:aws:iam::123456789012:role/with space',
+    'arn:aws:iam::1234567890123:role/Admin',
+    'arn:aws:iam::123456789012:role/Admin\n',
+    ' arn:aws:iam::123456789012:role/Admin',
+    'arn:aws:iam::123456789012:policy/Admin',
+    'Admin',
+    '',
+  ])('roleArn %j', (roleArn) => {
+    expect(refusedFields(input({ roleArn }))).toEqual(['/body/roleArn']);
+  });
+
+  it.each([
+    { name: 'maximum 899', given: { maxDurationSeconds: 899, defaultDurationSeconds: 899 }, field: '/body/maxDurationSeconds' },
+    { name: 'maximum 43201', given: { maxDurationSeconds: 43_201 }, field: '/body/maxDurationSeconds' },
+    { name: 'default above the maximum', given: { maxDurationSeconds: 1800, defaultDurationSeconds: 1801 }, field: '/body/defaultDurationSeconds' },
+    { name: 'default 899', given: { defaultDurationSeconds: 899 }, field: '/body/defaultDurationSeconds' },
+  ])('$name', ({ given, field }) => {
+    expect(refusedFields(input(given))).toContain(field);
+  });
+
+  it('a maximum above one hour under role chaining', () => {
+    const result = buildProfileDefinition(input({ maxDurationSeconds: 7200 }), { roleChaining: true });
+    expect(result).toEqual({ ok: false, errors: [{ field: '/body/maxDurationSeconds', message: expect.stringContaining('role chaining') }] });
+  });
+
+  it.each([
+    ['(', 'is not a valid regular expression'],
+    ['[a-', 'is not a valid regular expression'],
+    ['INC-\\', 'is not a valid regular expression'],
+    ['(a+)+$', 'may backtrack catastrophically; simplify it'],
+    ['(x*)*y', 'may backtrack catastrophically; simplify it'],
+  ])('ticketPattern %j: %s', (ticketPattern, message) => {
+    const result = buildProfileDefinition(input({ conditions: { ticketPattern } }), NO_CHAINING);
+    expect(result).toEqual({ ok: false, errors: [{ field: '/body/conditions/ticketPattern', message }] });
+  });
+
+  it.each([
+    ['a prefix of 33 bits', ['10.0.0.0/33'], '/body/conditions/sourceCidrs/0'],
+    ['a bare address', ['10.0.0.0/8', '10.0.0.1'], '/body/conditions/sourceCidrs/1'],
+    ['an IPv6 prefix of 129 bits', ['2001:db8::/129'], '/body/conditions/sourceCidrs/0'],
+    ['a word', ['office'], '/body/conditions/sourceCidrs/0'],
+  ])('sourceCidrs with %s', (_name, sourceCidrs, field) => {
+    expect(refusedFields(input({ conditions: { sourceCidrs } }))).toEqual([field]);
+  });
+
+  const window = { days: ['mon' as const], start: '09:00', end: '17:00', timeZone: 'Europe/Paris' };
+  it.each([
+    ['an unknown zone', { timeZone: 'Mars/Olympus' }, 'timeZone'],
+    ['24:00 as an end', { end: '24:00' }, 'end'],
+    ['24:00 as a start', { start: '24:00' }, 'start'],
+    ['a minute 60', { start: '12:60' }, 'start'],
+    ['a one-digit hour', { start: '9:00' }, 'start'],
+    ['start equal to end', { start: '09:00', end: '09:00' }, 'end'],
+    ['no days', { days: [] }, 'days'],
+    ['an unknown day', { days: ['monday' as never] }, 'days'],
+  ])('a time window with %s', (_name, change, key) => {
+    const conditions = { timeWindows: [window, { ...window, ...change }] };
+    expect(refusedFields(input({ conditions }))).toEqual([`/body/conditions/timeWindows/1/${key}`]);
+  });
+
+  it.each(['brevet:x', 'Brevet:request-id', 'BREVET:requester'])('the reserved session tag key %j', (key) => {
+    expect(refusedFields(input({ sessionTags: { team: 'payments', [key]: 'v' } }))).toEqual([`/body/sessionTags/${key}`]);
+  });
+
+  it.each([
+    ['a key with a forbidden character', { 'cost*center': 'x' }, '/body/sessionTags/cost*center'],
+    ['a value too long', { team: 'x'.repeat(257) }, '/body/sessionTags/team'],
+  ])('session tags with %s', (_name, sessionTags, field) => {
+    expect(refusedFields(input({ sessionTags }))).toEqual([field]);
+  });
+
+  it('approvals required but no approvers', () => {
+    expect(refusedFields(input({ approval: { required: 2 } }))).toEqual(['/body/approval/approverGroups']);
+  });
+
+  it.each([
+    ['equal to', 3600],
+    ['longer than', 3601],
+  ])('a reminder %s the pending TTL', (_name, remindAfterSeconds) => {
+    const approval = { approverGroups: ['sre'], pendingTtlSeconds: 3600, remindAfterSeconds };
+    expect(refusedFields(input({ approval }))).toEqual(['/body/approval/remindAfterSeconds']);
+  });
+
+  it('a pending TTL of 0', () => {
+    expect(refusedFields(input({ approval: { approverGroups: ['sre'], pendingTtlSeconds: 0 } }))).toContain('/body/approval/pendingTtlSeconds');
+  });
+
+  it.each([
+    ['no requesters at all', undefined],
+    ['empty lists', { groups: [], principals: [] }],
+    ['only blank group names', { groups: ['', '  '] }],
+    ['only blank principal entries', { principals: ['  '] }],
+  ])('requesters: %s', (_name, requesters) => {
+    expect(refusedFields({ ...input(), requesters })).toEqual(['/body/requesters']);
+  });
+
+  it('approvers named only by blank entries', () => {
+    expect(refusedFields(input({ approval: { approverGroups: [' '], approverPrincipals: [' '] } }))).toEqual(['/body/approval/approverGroups']);
+  });
+
+  it('an externalId of one character', () => {
+    expect(refusedFields(input({ externalId: 'x' }))).toEqual(['/body/externalId']);
+  });
+
+  it('a session policy without a Statement', () => {
+    expect(refusedFields(input({ sessionPolicy: { Version: '2012-10-17' } }))).toEqual(['/body/sessionPolicy']);
+  });
+
+  it('names every field at fault at once', () => {
+    const fields = refusedFields({ name: 'p', roleArn: 'nope', maxDurationSeconds: 43_201, conditions: { sourceCidrs: ['10.0.0.0/33'] } });
+    expect(fields.sort()).toEqual(['/body/approval/approverGroups', '/body/conditions/sourceCidrs/0', '/body/maxDurationSeconds', '/body/requesters', '/body/roleArn']);
+  });
+});

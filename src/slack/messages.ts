@@ -1,0 +1,112 @@
+import type { ProfileDefinition } from '../domain/profile.js';
+import type { RequestView } from '../requests/view.js';
+
+/**
+ * Block Kit for a request. Everything a user typed (justification, ticket, names) goes into
+ * `plain_text` elements, which Slack renders literally: `<!channel>` does not ping,
+ * `<https://evil|Approve>` does not link and `*bold*` does not format. Text that must be
+ * mrkdwn only ever contains our own words and escaped values.
+ */
+
+type Block = Record<string, unknown>;
+
+/** For the few places where a value must sit inside mrkdwn (fallback text): no control sequences survive. */
+export function escapeMrkdwn(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([*_~`])/g, '\u200B$1\u200B');
+}
+
+const plain = (text: string) => ({ type: 'plain_text', text: text.length > 0 ? text.slice(0, 2900) : ' ', emoji: false });
+
+export interface MessageFacts {
+  request: RequestView;
+  profileName: string;
+  profile: ProfileDefinition;
+  requesterName: string;
+  reviewerNames: Record<string, string>;
+  /** Brevet's public URL, for the approve-through-the-API link of MFA profiles. */
+  publicUrl: string | undefined;
+}
+
+function statusLine(request: RequestView): string {
+  switch (request.status) {
+    case 'pending':
+      return `Pending: ${request.reviews.filter((r) => r.decision === 'approve').length} of ${request.approvalsRequired} approvals`;
+    case 'active':
+      return `Active until ${request.endsAt}`;
+    case 'approved':
+      return `Approved: starts ${request.startsAt}, ends ${request.endsAt}`;
+    default:
+      return request.status.charAt(0).toUpperCase() + request.status.slice(1);
+  }
+}
+
+export function requestMessage(facts: MessageFacts): { text: string; blocks: Block[] } {
+  const { request, profile } = facts;
+  const fields = [
+    plain(`Requester: ${facts.requesterName}`),
+    plain(`Profile: ${facts.profileName}`),
+    plain(`Role: ${profile.roleArn}`),
+    plain(`Duration: ${Math.round(request.durationSeconds / 60)} min`),
+    plain(`Ticket: ${request.ticket ?? 'none'}`),
+    plain(`Conditions met: ${conditionSummary(profile)}`),
+  ];
+  const reviews = request.reviews.map((r) => `${r.decision === 'approve' ? 'Approved' : 'Denied'} by ${facts.reviewerNames[r.reviewerId] ?? r.reviewerId}`);
+  const blocks: Block[] = [
+    { type: 'header', text: plain(request.breakGlass ? 'Break-glass access' : 'Access request') },
+    { type: 'section', fields },
+    { type: 'section', text: plain(`Justification: ${request.justification}`) },
+    { type: 'context', elements: [plain(`${statusLine(request)} · ${request.id}`)] },
+  ];
+  if (reviews.length > 0) blocks.push({ type: 'context', elements: [plain(reviews.join(' · '))] });
+  if (request.status === 'pending') blocks.push(actionsBlock(facts));
+  return { text: `Access request ${request.id} for ${escapeMrkdwn(facts.profileName)}: ${statusLine(request)}`, blocks };
+}
+
+function actionsBlock(facts: MessageFacts): Block {
+  if (facts.profile.approval.requireApproverMfa) {
+    // Chat cannot prove MFA: approvals of this profile go through the API with an MFA token.
+    const where = facts.publicUrl === undefined ? 'the Brevet API' : `${facts.publicUrl}/v1/requests/${facts.request.id}/reviews`;
+    return { type: 'section', text: plain(`This profile needs approvers signed in with MFA: approve through ${where}`) };
+  }
+  return {
+    type: 'actions',
+    block_id: `review:${facts.request.id}`,
+    elements: [
+      { type: 'button', action_id: 'approve', text: plain('Approve'), style: 'primary', value: facts.request.id },
+      { type: 'button', action_id: 'deny', text: plain('Deny'), style: 'danger', value: facts.request.id },
+    ],
+  };
+}
+
+function conditionSummary(profile: ProfileDefinition): string {
+  const c = profile.conditions;
+  const parts = [
+    c.requireMfa ? 'MFA' : null,
+    c.sourceCidrs.length > 0 ? 'source address' : null,
+    c.timeWindows.length > 0 ? 'time window' : null,
+    c.ticketPattern !== null ? 'ticket' : null,
+    c.minJustificationLength > 0 ? 'justification length' : null,
+  ].filter((p): p is string => p !== null);
+  return parts.length === 0 ? 'none required' : parts.join(', ');
+}
+
+/** The requester's direct message for an event of their request; undefined when none is due. */
+export function requesterNotice(event: string, request: RequestView, profileName: string): string | undefined {
+  const name = profileName;
+  switch (event) {
+    case 'request.approved':
+      return request.status === 'approved' ? `Your request for ${name} was approved; it starts ${request.startsAt}.` : undefined;
+    case 'request.denied':
+      return `Your request for ${name} was denied.`;
+    case 'request.activated':
+      return `Your access to ${name} is active until ${request.endsAt}.`;
+    case 'request.ending-soon':
+      return `Your access to ${name} ends at ${request.endsAt}.`;
+    case 'request.expired':
+      return `Your request for ${name} expired without a decision.`;
+    case 'request.revoked':
+      return `Your access to ${name} was revoked.`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Deps } from '../deps.js';
+import { Problem } from '../http/problems.js';
+import { handleSlashCommand } from './commands.js';
+import { handleInteraction, type SlackCommandDeps } from './interactions.js';
+import { isSignedBySlack } from './signature.js';
+
+/** Slack never sends more; anything larger is not Slack (SPEC §3 rule 7). */
+const SLACK_BODY_LIMIT = 64 * 1024;
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * Slack's two entry points. Order matters: transport checks, then the signature over the raw
+ * body, then anything else — an unsigned request changes nothing and learns nothing.
+ */
+export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandDeps, signingSecret: string): FastifyPluginAsync {
+  return async (app) => {
+    // Raw text: the signature covers the exact bytes Slack sent.
+    app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+
+    const signedForm = (request: FastifyRequest): URLSearchParams => {
+      if (!String(request.headers['content-type'] ?? '').startsWith(FORM) || typeof request.body !== 'string') {
+        throw new Problem('unsupported-media-type', 'Slack sends application/x-www-form-urlencoded');
+      }
+      const signed = isSignedBySlack(
+        signingSecret,
+        request.body,
+        { signature: header(request, 'x-slack-signature'), timestamp: header(request, 'x-slack-request-timestamp') },
+        deps.clock.now(),
+      );
+      if (!signed) throw new Problem('unauthenticated', 'missing, wrong or stale Slack signature');
+      return new URLSearchParams(request.body);
+    };
+
+    const routeOptions = { bodyLimit: SLACK_BODY_LIMIT, schema: { hide: true } };
+
+    app.post('/integrations/slack/interactions', routeOptions, async (request, reply) => {
+      if (isSslCheck(request)) return reply.status(200).send();
+      const form = signedForm(request);
+      let payload: unknown;
+      try {
+        payload = JSON.parse(form.get('payload') ?? '');
+      } catch {
+        throw new Problem('validation', 'the payload field is not JSON', { errors: [{ field: '/body/payload', message: 'is not JSON' }] });
+      }
+      const outcome = await handleInteraction(deps, payload as Parameters<typeof handleInteraction>[1]);
+      // Acknowledge first (Slack waits 3 s at most); the private answer follows through the Web API.
+      void reply.status(200).send();
+      if (outcome.ephemeral !== undefined && outcome.channel !== undefined && outcome.user !== undefined) {
+        deps.slack.postEphemeral(outcome.channel, outcome.user, outcome.ephemeral).catch((error: unknown) => {
+          deps.logger.warn({ err: error }, 'could not answer the Slack user');
+        });
+      }
+      return reply;
+    });
+
+    app.post('/integrations/slack/commands', routeOptions, async (request, reply) => {
+      if (isSslCheck(request)) return reply.status(200).send();
+      const form = signedForm(request);
+      const user = form.get('user_id');
+      if (user === null) throw new Problem('validation', 'user_id is missing', { errors: [{ field: '/body/user_id', message: 'is required' }] });
+      const text = await handleSlashCommand(deps, user, form.get('text') ?? '');
+      return reply.status(200).send({ response_type: 'ephemeral', text });
+    });
+  };
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Slack's certificate check: answered, nothing done. */
+function isSslCheck(request: FastifyRequest): boolean {
+  return typeof request.body === 'string' && new URLSearchParams(request.body).get('ssl_check') === '1';
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call as Slack would have received it. */
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  token: string | undefined;
+}
+
+export type SlackFault = { kind: 'http-500' } | { kind: 'ratelimited' } | { kind: 'error'; error: string };
+
+export interface SlackStandIn {
+  /** Base URL for SLACK_API_URL (ends with /api/). */
+  url: string;
+  calls: SlackCall[];
+  /** Slack users known to users.info: id → e-mail. */
+  users: Map<string, string>;
+  failNext(...faults: SlackFault[]): void;
+  callsTo(method: string): SlackCall[];
+  close(): Promise<void>;
+}
+
+/**
+ * A local stand-in for the Slack Web API: `POST /api/<method>` with form or JSON arguments,
+ * answers shaped like Slack's (`{ ok: true, … }` or `{ ok: false, error }`), every call recorded.
+ */
+export async function startSlackStandIn(): Promise<SlackStandIn> {
+  const calls: SlackCall[] = [];
+  const users = new Map<string, string>();
+  const faults: SlackFault[] = [];
+  let ts = 1_700_000_000;
+
+  const server = createServer(async (req, res) => {
+    const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
+    const args = await readArgs(req);
+    calls.push({ method, args, token: req.headers.authorization?.replace(/^Bearer /, '') });
+    const send = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    const fault = faults.shift();
+    if (fault?.kind === 'http-500') return send(500, { ok: false, error: 'internal_error' });
+    if (fault?.kind === 'ratelimited') return send(429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
+    if (fault?.kind === 'error') return send(200, { ok: false, error: fault.error });
+    switch (method) {
+      case 'chat.postMessage':
+        ts += 1;
+        return send(200, { ok: true, channel: args['channel'], ts: `${ts}.000100`, message: { text: args['text'] } });
+      case 'chat.update':
+        return send(200, { ok: true, channel: args['channel'], ts: args['ts'] });
+      case 'chat.postEphemeral':
+        return send(200, { ok: true, message_ts: `${ts}.000200` });
+      case 'conversations.open':
+        return send(200, { ok: true, channel: { id: `D${String(args['users']).slice(1)}` } });
+      case 'users.info': {
+        const email = users.get(String(args['user']));
+        return email === undefined ? send(200, { ok: false, error: 'user_not_found' }) : send(200, { ok: true, user: { id: args['user'], profile: { email } } });
+      }
+      default:
+        return send(200, { ok: false, error: 'unknown_method' });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/api/`,
+    calls,
+    users,
+    failNext: (...next) => faults.push(...next),
+    callsTo: (method) => calls.filter((call) => call.method === method),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function readArgs(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString('utf8');
+  if (String(req.headers['content-type']).includes('json')) return raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>);
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    // The SDK sends arrays and objects (blocks) as JSON strings in form fields.
+    args[key] = /^[[{]/.test(value) ? JSON.parse(value) : value;
+  }
+  return args;
+}
+
+export const randomSlackId = (prefix: 'U' | 'C') => `${prefix}${randomBytes(5).toString('hex').toUpperCase()}`;
