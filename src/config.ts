@@ -26,6 +26,8 @@ export interface Config {
   webhookUrls: string[];
   webhookSecret: string | undefined;
   roleChaining: boolean;
+  /** Apply migrations at start; off when a separate owner role runs `npm run migrate` (docs/audit.md). */
+  migrateOnStart: boolean;
   publicUrl: string | undefined;
 }
 
@@ -110,6 +112,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookUrls,
     webhookSecret,
     roleChaining: boolean('BREVET_ROLE_CHAINING', read('BREVET_ROLE_CHAINING'), false),
+    migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
   };
 }

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   }
 
   const deps = buildDeps(config, logger);
-  await deps.database.migrate();
+  if (config.migrateOnStart) await deps.database.migrate();
   const bootstrap = await ensureBootstrapAdmin(deps, {
     adminGroups: config.adminGroups,
     givenKey: config.bootstrapAdminKey,

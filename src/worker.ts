@@ -1,15 +1,19 @@
 import { ConfigError, loadConfig } from './config.js';
 import { buildDeps } from './deps.js';
 import { createJobWorker } from './jobs/worker-runner.js';
-import { rescheduleOpenRequests } from './jobs/reconciler.js';
+import { rescheduleOpenRequests, startReconcilerLoop } from './jobs/reconciler.js';
 import { createLogger } from './logging.js';
 
-/** How often the database sweep runs in production (a BullMQ job scheduler, one run at a time). */
-const RECONCILE_EVERY_MS = 30_000;
+/**
+ * How often each worker sweeps the database for due work. A process timer, not a queue job:
+ * a flushed Redis must not stop the sweep that makes a flushed Redis harmless. Concurrent
+ * sweeps of several workers are safe (row locks, idempotent handlers) and cheap (indexed).
+ */
+const RECONCILE_EVERY_MS = 5_000;
 
 /**
  * Process entry of the worker: runs the timed jobs from Redis (BullMQ) and the periodic
- * reconciler. It needs DATABASE_URL and REDIS_URL; without Redis the API process does this work.
+ * database sweep (reconciler). It needs DATABASE_URL and REDIS_URL; without Redis the API process does this work.
  */
 async function main(): Promise<void> {
   let config;
@@ -28,12 +32,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel).child({ component: 'worker' });
   const deps = buildDeps(config, logger);
-  await deps.database.migrate();
+  if (config.migrateOnStart) await deps.database.migrate();
   const scheduler = deps.scheduler!;
 
   const rescheduled = await rescheduleOpenRequests(deps, scheduler);
-  await scheduler.queue.upsertJobScheduler('reconcile', { every: RECONCILE_EVERY_MS }, { name: 'reconcile', data: {} });
   const worker = createJobWorker({ ...deps, scheduler }, { redisUrl: config.redisUrl }, logger);
+  const sweeps = startReconcilerLoop({ ...deps, scheduler, logger: logger.child({ component: 'reconciler' }) }, RECONCILE_EVERY_MS);
   logger.info({ rescheduled }, 'worker started');
 
   let closing = false;
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
     closing = true;
     logger.info({ signal }, 'worker shutting down: finishing running jobs');
     // Stops taking jobs and waits for the running ones; their locks are released cleanly.
+    await sweeps.stop();
     await worker.close();
     await deps.close();
     process.exit(0);

@@ -29,7 +29,6 @@ export type JobResult = { kind: 'done' } | { kind: 'retry'; reason: string } | {
  * between hosts) asks to run again at the moment instead of being lost.
  */
 export async function runJob(deps: JobDeps, name: JobName, payload: JobPayload): Promise<JobResult> {
-  if (name === 'reconcile') return { kind: 'done' };
   if (name === 'notify') {
     if (!('deliveryId' in payload)) return { kind: 'done' };
     const outcome = await attemptDelivery(deps, deps.webhooks, payload.deliveryId);
@@ -45,7 +44,7 @@ export async function runJob(deps: JobDeps, name: JobName, payload: JobPayload):
   return pending !== undefined && pending.runAt > deps.clock.now() ? { kind: 'later', runAt: pending.runAt } : { kind: 'done' };
 }
 
-function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify' | 'reconcile'>, requestId: string): Promise<boolean> {
+function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify'>, requestId: string): Promise<boolean> {
   switch (name) {
     case 'activate':
       return runTimedTransition(deps, requestId, 'activate');

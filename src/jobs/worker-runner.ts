@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { JobName, JobPayload } from './catalog.js';
 import { runJob } from './handlers.js';
 import { QUEUE_NAME, redisConnection } from './queue.js';
-import { reconcile, type ReconcileDeps } from './reconciler.js';
+import type { ReconcileDeps } from './reconciler.js';
 
 export interface WorkerOptions {
   redisUrl: string;
@@ -25,11 +25,6 @@ export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, log
     async (job, token) => {
       const log = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
       const name = job.name as JobName;
-      if (name === 'reconcile') {
-        const report = await reconcile(deps);
-        log.debug(report, 'reconciled');
-        return;
-      }
       const result = await runJob(deps, name, job.data as JobPayload);
       if (result.kind === 'retry') throw new Error(result.reason);
       if (result.kind === 'later') {

@@ -1,0 +1,210 @@
+// Shared helpers for the audit-trail acceptance tests (SPEC §6): the real app on its own
+// database, driven over HTTP, with the database read (and, for tamper tests, written) directly.
+import { asc } from 'drizzle-orm';
+import pg from 'pg';
+import { expect } from 'vitest';
+import { GENESIS_HASH, chainHash } from '../../src/audit/chain.js';
+import { auditView } from '../../src/audit/view.js';
+import { CHAIN_LOCK_ID } from '../../src/audit/writer.js';
+import { auditEvents } from '../../src/db/schema.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+
+export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+
+export const ROLE_ARN = 'arn:aws:iam::123456789012:role/Admin';
+
+/** An event in its public shape, as GET /v1/audit returns it. */
+export type AuditEvent = ReturnType<typeof auditView>;
+
+export type Principal = { id: string; key: string; email: string | null };
+
+/**
+ * The real app, listening on loopback. supertest would otherwise start and stop the server
+ * around each call, which breaks calls fired concurrently.
+ */
+export async function startAuditApp(options: Parameters<typeof startTestApp>[0] = {}): Promise<TestApp> {
+  const t = await startTestApp(options);
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return t;
+}
+
+let names = 0;
+export function uniqueName(prefix = 'p'): string {
+  names += 1;
+  return `${prefix}-${names}-${Date.now().toString(36)}`;
+}
+
+/** A profile through the admin API: requesters `dev`, one approval from `sre`, unless overridden. */
+export async function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
+  const response = await t
+    .http()
+    .post('/v1/profiles')
+    .set(auth(t.adminKey))
+    .send({
+      name: uniqueName(),
+      roleArn: ROLE_ARN,
+      maxDurationSeconds: 3600,
+      defaultDurationSeconds: 1800,
+      requesters: { groups: ['dev'] },
+      approval: { required: 1, approverGroups: ['sre'] },
+      ...overrides,
+    });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as { id: string; name: string };
+}
+
+/** Opens a request and expects it to be created. */
+export async function openRequest(
+  t: TestApp,
+  key: string,
+  profile: string,
+  justification = 'INC-42 hotfix on the payments API',
+): Promise<{ id: string; status: string }> {
+  const response = await t.http().post('/v1/requests').set(auth(key)).send({ profile, durationSeconds: 1800, justification });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as { id: string; status: string };
+}
+
+export async function reviewRequest(t: TestApp, key: string, requestId: string, decision: 'approve' | 'deny'): Promise<void> {
+  const response = await t.http().post(`/v1/requests/${requestId}/reviews`).set(auth(key)).send({ decision });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+}
+
+export async function cancelRequest(t: TestApp, key: string, requestId: string): Promise<void> {
+  const response = await t.http().post(`/v1/requests/${requestId}/cancel`).set(auth(key)).send({});
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+}
+
+export type Query = Record<string, string | number>;
+
+/** One page of GET /v1/audit, expected to succeed. */
+export async function auditPage(t: TestApp, key: string, query: Query = {}): Promise<{ items: AuditEvent[]; nextCursor: string | null }> {
+  const response = await t.http().get('/v1/audit').query(query).set(auth(key));
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body as { items: AuditEvent[]; nextCursor: string | null };
+}
+
+/** Every event GET /v1/audit returns for `query`, following nextCursor to the end. */
+export async function auditAll(t: TestApp, key: string, query: Query = {}, limit = 500): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await auditPage(t, key, { ...query, limit, ...(cursor === null ? {} : { cursor }) });
+    events.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return events;
+}
+
+/** The whole trail straight from the table, oldest first, in the public shape. */
+export async function trailFromDatabase(t: TestApp): Promise<AuditEvent[]> {
+  const rows = await t.deps.db.select().from(auditEvents).orderBy(asc(auditEvents.id));
+  return rows.map(auditView);
+}
+
+export async function verify(t: TestApp, key: string, query: Query = {}): Promise<{ ok: boolean; checked: number; firstBrokenId: string | null }> {
+  const response = await t.http().get('/v1/audit/verify').query(query).set(auth(key));
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body as { ok: boolean; checked: number; firstBrokenId: string | null };
+}
+
+export function expectProblem(response: { status: number; headers: Record<string, string>; body: unknown }, status: number, type: string): void {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ type, status });
+}
+
+/** Runs `work` on a connection of its own as the database superuser (the tests' PostgreSQL role). */
+export async function asSuperuser<T>(t: TestApp, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: t.database.url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface RawEvent {
+  occurredAt: Date;
+  actor: { id: string; kind: 'person' | 'service' | 'system' | 'slack' };
+  action: string;
+  requestId?: string | null;
+  profileId?: string | null;
+  sourceIp?: string | null;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Appends an event with SQL, chained exactly as the app chains it (same advisory lock, same
+ * sequence, same hash), for tests that need events at chosen times. The chain stays valid.
+ */
+export async function appendChained(t: TestApp, event: RawEvent): Promise<AuditEvent> {
+  return asSuperuser(t, async (client) => {
+    await client.query('begin');
+    try {
+      await client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK_ID]);
+      const head = await client.query<{ hash: string }>('select hash from audit_events order by id desc limit 1');
+      const prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
+      const { rows } = await client.query<{ id: string }>(`select nextval('audit_events_id_seq')::text as id`);
+      const fields = {
+        id: rows[0]!.id,
+        occurredAt: event.occurredAt.toISOString(),
+        actor: event.actor,
+        action: event.action,
+        requestId: event.requestId ?? null,
+        profileId: event.profileId ?? null,
+        sourceIp: event.sourceIp ?? null,
+        details: event.details ?? {},
+      };
+      const hash = chainHash(prevHash, fields);
+      await insertRow(client, { ...fields, prevHash, hash });
+      await client.query('commit');
+      return { ...fields, prevHash, hash };
+    } catch (error) {
+      await client.query('rollback');
+      throw error;
+    }
+  });
+}
+
+/** Inserts a row as given, hash and all: the tool of a forger (and of appendChained). */
+export async function insertRow(client: pg.Client, event: AuditEvent): Promise<void> {
+  await client.query(
+    `insert into audit_events (id, occurred_at, actor_id, actor_kind, action, request_id, profile_id, source_ip, details, prev_hash, hash)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    [
+      event.id,
+      event.occurredAt,
+      event.actor.id,
+      event.actor.kind,
+      event.action,
+      event.requestId,
+      event.profileId,
+      event.sourceIp,
+      JSON.stringify(event.details),
+      event.prevHash,
+      event.hash,
+    ],
+  );
+}
+
+/** Checks the chain from SQL alone: ids strictly increasing, each prevHash the hash before it, each hash recomputed. */
+export async function expectIntactChain(t: TestApp): Promise<number> {
+  const links = await asSuperuser(t, async (client) => {
+    // Ordered by the bigint column, not by the text alias (which would sort '10' before '2').
+    const { rows } = await client.query<{ id: string; prev_hash: string; expected_prev: string | null; previous_id: string | null }>(
+      `select e.id::text as id, e.prev_hash, lag(e.hash) over (order by e.id) as expected_prev, (lag(e.id) over (order by e.id))::text as previous_id
+       from audit_events e order by e.id`,
+    );
+    return rows;
+  });
+  for (const [index, link] of links.entries()) {
+    expect(link.prev_hash, `prevHash of event ${link.id}`).toBe(index === 0 ? GENESIS_HASH : link.expected_prev);
+    if (link.previous_id !== null) expect(BigInt(link.id) > BigInt(link.previous_id)).toBe(true);
+  }
+  const trail = await trailFromDatabase(t);
+  for (const { prevHash, hash, ...fields } of trail) expect(chainHash(prevHash, fields), `hash of event ${fields.id}`).toBe(hash);
+  expect(trail.map((e) => e.id)).toEqual(links.map((l) => l.id));
+  return trail.length;
+}
