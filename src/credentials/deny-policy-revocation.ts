@@ -42,6 +42,23 @@ async function editRolePolicy(
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
     const roleName = roleNameOf(definition.roleArn);
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`brevet-role-policy:${roleName}`}))`);
+    // IAM edits the role by name in Brevet's own account: a same-named role elsewhere must not
+    // be mistaken for the profile's. A role in another account cannot be revoked this way.
+    const foundArn = await deps.rolePolicies.roleArn(roleName);
+    if (foundArn !== definition.roleArn) {
+      await updateRequest(tx, requestId, { denyPolicyStatus: 'failed', updatedAt: deps.clock.now() });
+      await appendAudit(tx, deps.clock, {
+        actor: systemActor,
+        action: 'revocation.deny-policy-failed',
+        requestId,
+        profileId: request.profileId,
+        details: {
+          roleName,
+          reason: `the role ${definition.roleArn} is not in the account of Brevet's credentials (found ${foundArn ?? 'none'}); sessions live until they expire`,
+        },
+      });
+      return false;
+    }
 
     const next = edit(await deps.rolePolicies.get(roleName, REVOCATION_POLICY_NAME));
     if (next === null) await deps.rolePolicies.delete(roleName, REVOCATION_POLICY_NAME);

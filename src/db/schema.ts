@@ -108,12 +108,15 @@ export const requests = pgTable(
     pendingExpiresAt: timestamps('pending_expires_at').notNull(),
     remindAt: timestamps('remind_at'),
     remindedAt: timestamps('reminded_at'),
+    /** Set once the requester was told the window ends soon (SPEC §8), so it is said once. */
+    endingNoticeAt: timestamps('ending_notice_at'),
     revokedReason: text('revoked_reason'),
     /**
      * deny-policy revocation (SPEC §4.4): `pending` until the deny statement is on the role,
-     * `applied` while it is, `removed` once the cleanup took it off after the last credential expired.
+     * `applied` while it is, `removed` once the cleanup took it off after the last credential expired,
+     * `failed` when it cannot be placed (the role is not in Brevet's account).
      */
-    denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed'] }),
+    denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed', 'failed'] }),
     /** When the deny statement may be removed: the latest expiration of the request's credentials. */
     revocationCleanupAt: timestamps('revocation_cleanup_at'),
     /** The profile's Slack channel at creation; null means direct messages to approvers. */

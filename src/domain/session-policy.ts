@@ -17,13 +17,14 @@ interface SimpleStatement {
   effect: 'Allow' | 'Deny';
   actions: string[];
   resources: string[];
-  raw: Record<string, unknown>;
 }
 
 export type ScopeCheck = { ok: true } | { ok: false; reason: string };
 
 /** Whether `scope` is inside what `profilePolicy` allows (no profile policy: anything the role allows). */
 export function checkScope(profilePolicy: Policy | null, scope: Scope): ScopeCheck {
+  // An Allow of nothing is a policy STS rejects as malformed, not a narrower one.
+  if (scope.actions.length === 0 || scope.resources.length === 0) return { ok: false, reason: 'a scope names at least one action and one resource' };
   if (profilePolicy === null) return { ok: true };
   const statements = statementsOf(profilePolicy);
   if (statements === null) {
@@ -41,23 +42,35 @@ export function checkScope(profilePolicy: Policy | null, scope: Scope): ScopeChe
   return { ok: true };
 }
 
-/** The policy sent to STS: the profile policy, or the scope's Allow plus the profile's Denys. */
+/**
+ * The policy sent to STS: the profile policy, or the scope's Allow plus the profile's Denys.
+ * Every Deny is kept verbatim, even one whose elements checkScope cannot reason about: a Deny
+ * only ever narrows, so dropping one would widen the session.
+ */
 export function sessionPolicyFor(profilePolicy: Policy | null, scope: Scope | null): string | undefined {
   if (scope === null) return profilePolicy === null ? undefined : JSON.stringify(profilePolicy);
-  const denies = profilePolicy === null ? [] : (statementsOf(profilePolicy) ?? []).filter((s) => s.effect === 'Deny').map((s) => s.raw);
+  const denies = profilePolicy === null ? [] : rawStatements(profilePolicy).filter((s) => s['Effect'] === 'Deny');
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [{ Sid: 'BrevetRequestScope', Effect: 'Allow', Action: scope.actions, Resource: scope.resources }, ...denies],
   });
 }
 
+/** `Statement` may be one statement or a list of them. */
+function statementList(policy: Policy): unknown[] {
+  const raw = policy['Statement'];
+  return Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+}
+
+function rawStatements(policy: Policy): Record<string, unknown>[] {
+  return statementList(policy).filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === 'object' && !Array.isArray(entry));
+}
+
 /** Statements reduced to Effect/Action/Resource, or null when any uses an element we cannot reason about. */
 function statementsOf(policy: Policy): SimpleStatement[] | null {
-  const raw = policy['Statement'];
-  const list = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
   const statements: SimpleStatement[] = [];
-  for (const entry of list) {
-    if (entry === null || typeof entry !== 'object') return null;
+  for (const entry of statementList(policy)) {
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return null;
     const s = entry as Record<string, unknown>;
     const keys = Object.keys(s).filter((k) => k !== 'Sid');
     if (keys.some((k) => !['Effect', 'Action', 'Resource'].includes(k))) return null;
@@ -65,7 +78,7 @@ function statementsOf(policy: Policy): SimpleStatement[] | null {
     const actions = strings(s['Action']);
     const resources = strings(s['Resource']);
     if (actions === null || resources === null) return null;
-    statements.push({ effect: s['Effect'], actions, resources, raw: s });
+    statements.push({ effect: s['Effect'], actions, resources });
   }
   return statements;
 }

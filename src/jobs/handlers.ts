@@ -4,6 +4,7 @@ import type { WebhookSender } from '../adapters/webhook-sender.js';
 import type { Db } from '../db/client.js';
 import { removeDenyPolicy } from '../credentials/deny-policy-revocation.js';
 import type { RequestEffects } from '../requests/effects.js';
+import { notifyEndingSoon } from '../requests/notify-ending-soon.js';
 import { remindApprovers } from '../requests/remind-approvers.js';
 import { findRequest } from '../requests/repo.js';
 import { runTimedTransition } from '../requests/run-timed-transition.js';
@@ -56,5 +57,7 @@ function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify'>, requestI
       return remindApprovers(deps, requestId);
     case 'revocation-cleanup':
       return removeDenyPolicy(deps, requestId);
+    case 'ending-soon':
+      return notifyEndingSoon(deps, requestId);
   }
 }

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { applyDenyPolicy } from '../credentials/deny-policy-revocation.js';
+import { ENDING_NOTICE_SECONDS } from '../requests/notify-ending-soon.js';
 import { requests } from '../db/schema.js';
 import { attemptDelivery, dueDeliveries } from '../webhooks/deliveries.js';
 import { runJob, type JobDeps } from './handlers.js';
@@ -39,6 +40,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     .where(
       or(
         and(eq(requests.status, 'active'), lte(requests.endsAt, now)),
+        and(eq(requests.status, 'active'), isNull(requests.endingNoticeAt), lte(requests.endsAt, new Date(now.getTime() + ENDING_NOTICE_SECONDS * 1000))),
         and(eq(requests.status, 'approved'), lte(requests.startsAt, now)),
         and(eq(requests.status, 'pending'), lte(requests.pendingExpiresAt, now)),
         and(eq(requests.status, 'pending'), lte(requests.remindAt, now), isNull(requests.remindedAt)),

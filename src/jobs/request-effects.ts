@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../adapters/clock.js';
 import type { Db } from '../db/client.js';
 import type { RequestEffects } from '../requests/effects.js';
+import { endingNoticeAt } from '../requests/notify-ending-soon.js';
 import { findRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
 import { recordDeliveries, recordTargetDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
@@ -26,6 +27,9 @@ export function dueJobsOf(request: RequestRow): ScheduledJob[] {
       break;
     case 'active':
       if (request.endsAt !== null) jobs.push({ name: 'end', payload, runAt: request.endsAt });
+      if (request.endsAt !== null && request.endingNoticeAt === null) {
+        jobs.push({ name: 'ending-soon', payload, runAt: endingNoticeAt(request.endsAt) });
+      }
       break;
     default:
       break;

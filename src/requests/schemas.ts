@@ -73,7 +73,7 @@ export const Request = Type.Object(
     approvalsRequired: Type.Integer(),
     reviews: Type.Array(Review),
     revokedReason: Nullable(Type.String()),
-    denyPolicyStatus: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('removed'), Type.Null()], {
+    denyPolicyStatus: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('removed'), Type.Literal('failed'), Type.Null()], {
       description: 'deny-policy revocation: whether the Deny statement is on the role',
     }),
     createdAt: Type.String({ format: 'date-time' }),

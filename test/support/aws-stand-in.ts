@@ -40,6 +40,8 @@ export interface AwsStandIn {
   failNextAssumeRole(...faults: StsFault[]): void;
   /** IAM inline role policies: roleName -> policyName -> decoded JSON document. */
   rolePolicies: Map<string, Map<string, string>>;
+  /** The account IAM answers for (GetRole ARNs): Brevet's own account. */
+  account: string;
   iamCalls: { action: string; params: Record<string, string> }[];
   failNextIam(...faults: StsFault[]): void;
   close(): Promise<void>;
@@ -47,7 +49,7 @@ export interface AwsStandIn {
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
-const IAM_ACTIONS = new Set(['GetRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies']);
+const IAM_ACTIONS = new Set(['GetRole', 'GetRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies']);
 const NAME_PATTERN = /^[\w+=,.@-]*$/;
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const BASE64ISH = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -214,6 +216,9 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     const noSuchPolicy = (): AwsError =>
       new AwsError('NoSuchEntity', `The role policy with name ${policyName} cannot be found.`, 404);
     switch (action) {
+      case 'GetRole':
+        // Roles are implicit: every name exists, in the account of the caller's credentials.
+        return `<Role>${el('RoleName', roleName)}${el('Arn', `arn:aws:iam::${stand.account}:role/${roleName}`)}${el('Path', '/')}</Role>`;
       case 'GetRolePolicy': {
         const doc = policies?.get(policyName);
         if (doc === undefined) throw noSuchPolicy();
@@ -276,6 +281,7 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     issued: [],
     failNextAssumeRole: (...faults) => void assumeRoleFaults.push(...faults),
     rolePolicies: new Map(),
+    account: '123456789012',
     iamCalls: [],
     failNextIam: (...faults) => void iamFaults.push(...faults),
     close: () =>

@@ -1,8 +1,10 @@
-import { DeleteRolePolicyCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { AWS_DEFAULT_REGION, classify, type AwsClientOptions } from './sts.js';
 
 /** Inline policies of a role, as much of IAM as revocation needs. Documents are JSON text. */
 export interface RolePolicyStore {
+  /** The ARN of the role by that name in the account of Brevet's credentials; undefined when none. */
+  roleArn(roleName: string): Promise<string | undefined>;
   get(roleName: string, policyName: string): Promise<string | undefined>;
   put(roleName: string, policyName: string, document: string): Promise<void>;
   delete(roleName: string, policyName: string): Promise<void>;
@@ -26,6 +28,14 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
     }
   };
   return {
+    async roleArn(roleName) {
+      try {
+        return (await client.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Arn;
+      } catch (error) {
+        if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+        throw classify(error);
+      }
+    },
     async get(roleName, policyName) {
       try {
         const output = await client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));

@@ -1,0 +1,36 @@
+import type { Clock } from '../adapters/clock.js';
+import { appendAudit, systemActor } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import type { RequestEffects } from './effects.js';
+import { lockRequest, updateRequest } from './repo.js';
+
+/** How long before the window end the requester is told it is ending. */
+export const ENDING_NOTICE_SECONDS = 300;
+
+export function endingNoticeAt(endsAt: Date): Date {
+  return new Date(endsAt.getTime() - ENDING_NOTICE_SECONDS * 1000);
+}
+
+/**
+ * Tells the requester, once, that an active window ends soon (SPEC §8). `endingNoticeAt` is set
+ * in the transaction that audits it, so jobs, retries and the reconciler cannot say it twice.
+ */
+export async function notifyEndingSoon(deps: { db: Db; clock: Clock; effects: RequestEffects }, requestId: string): Promise<boolean> {
+  const now = deps.clock.now();
+  const noticed = await deps.db.transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request === undefined || request.status !== 'active' || request.endsAt === null || request.endingNoticeAt !== null) return false;
+    if (endingNoticeAt(request.endsAt) > now || request.endsAt <= now) return false;
+    await updateRequest(tx, requestId, { endingNoticeAt: now, updatedAt: now });
+    await appendAudit(tx, deps.clock, {
+      actor: systemActor,
+      action: 'request.ending-soon',
+      requestId,
+      profileId: request.profileId,
+      details: { endsAt: request.endsAt.toISOString() },
+    });
+    return true;
+  });
+  if (noticed) await deps.effects.afterCommit({ requestId, events: ['request.ending-soon'] });
+  return noticed;
+}

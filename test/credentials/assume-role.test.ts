@@ -1,0 +1,186 @@
+// SPEC §4.1: what Brevet asks of STS for one issuance, read back from the STS stand-in as the
+// real SDK serialised it, and the window arithmetic of rule 4.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  auditOf,
+  createProfile,
+  expectProblem,
+  issuancesOf,
+  issue,
+  openRequest,
+  roleArn,
+  startHarness,
+  uniqueName,
+  type Harness,
+} from './helpers.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const tagsOf = (call: { tags: { key: string; value: string }[] }) => Object.fromEntries(call.tags.map((tag) => [tag.key, tag.value]));
+
+const PROFILE_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    { Sid: 'Reports', Effect: 'Allow', Action: ['s3:Get*', 's3:List*'], Resource: ['arn:aws:s3:::reports', 'arn:aws:s3:::reports/*'] },
+    { Sid: 'NoSecrets', Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::reports/secret/*' },
+  ],
+};
+
+describe('the AssumeRole call', () => {
+  it('carries the session name, SourceIdentity, tags, session policy and ExternalId of the profile', async () => {
+    const profile = await createProfile(h.t, {
+      roleArn: roleArn('PaymentsAdmin'),
+      externalId: 'brevet-ext-4242',
+      sessionPolicy: PROFILE_POLICY,
+      sessionTags: { team: 'payments', env: 'prod' },
+    });
+    // Canonicalised to lower case; `+` is kept, `'`, `/` and `#` are not in STS's alphabet.
+    const requester = await h.t.principal({ email: `Dana.O'Brien+ops/#1-${Date.now()}@Example.com`, groups: ['dev'] });
+    const expectedIdentity = requester.email!.replace(/'/g, '-').replace('/#', '--');
+    expect(expectedIdentity).toMatch(/^dana\.o-brien\+ops--1-\d+@example\.com$/);
+
+    const request = await openRequest(h.t, requester.key, profile.name);
+    const before = h.aws.assumeRoleCalls.length;
+    const response = await issue(h.t, requester.key, request.id);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+
+    expect(h.aws.assumeRoleCalls).toHaveLength(before + 1);
+    const call = h.aws.assumeRoleCalls.at(-1)!;
+    expect(call.authorization, 'signed with SigV4 by the real SDK').toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDBREVETTEST\//);
+    expect(call.roleArn).toBe(roleArn('PaymentsAdmin'));
+    expect(call.roleSessionName).toBe(`brevet-${request.id}`);
+    expect(call.sourceIdentity).toBe(expectedIdentity);
+    expect(call.externalId).toBe('brevet-ext-4242');
+    expect(call.durationSeconds).toBe(1800);
+    expect(JSON.parse(call.policy!)).toEqual(PROFILE_POLICY);
+    expect(call.tags).toHaveLength(4);
+    expect(tagsOf(call)).toEqual({ team: 'payments', env: 'prod', 'brevet:request-id': request.id, 'brevet:requester': expectedIdentity });
+    expect(call.transitiveTagKeys).toEqual([]);
+
+    // The auditor's pivot to CloudTrail: access key id, session name and SourceIdentity.
+    const [event] = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(event!.details).toMatchObject({
+      accessKeyId: response.body.accessKeyId,
+      sessionName: `brevet-${request.id}`,
+      sourceIdentity: expectedIdentity,
+      roleArn: roleArn('PaymentsAdmin'),
+      durationSeconds: 1800,
+      format: 'json',
+    });
+    const [row] = await issuancesOf(h.t, request.id);
+    expect(row).toMatchObject({ status: 'issued', sessionName: `brevet-${request.id}`, sourceIdentity: expectedIdentity, accessKeyId: response.body.accessKeyId });
+  });
+
+  it('sends no Policy and no ExternalId when the profile has neither, and only the two Brevet tags', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name);
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    const call = h.aws.assumeRoleCalls.at(-1)!;
+    expect(call.policy).toBeUndefined();
+    expect(call.externalId).toBeUndefined();
+    expect(tagsOf(call)).toEqual({ 'brevet:request-id': request.id, 'brevet:requester': requester.email });
+  });
+
+  it('sends the scope-narrowed policy, keeping the profile Deny statements, when the request has a scope', async () => {
+    const profile = await createProfile(h.t, { sessionPolicy: PROFILE_POLICY });
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const scope = { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::reports/2024/*'] };
+    const request = await openRequest(h.t, requester.key, profile.name, { scope });
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(JSON.parse(h.aws.assumeRoleCalls.at(-1)!.policy!)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Sid: 'BrevetRequestScope', Effect: 'Allow', Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::reports/2024/*'] },
+        PROFILE_POLICY.Statement[1],
+      ],
+    });
+  });
+
+  it('refuses a scope that would widen the profile policy when the request is made', async () => {
+    const profile = await createProfile(h.t, { sessionPolicy: PROFILE_POLICY });
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const response = await h.t
+      .http()
+      .post('/v1/requests')
+      .set({ authorization: `Bearer ${requester.key}` })
+      .send({ profile: profile.name, durationSeconds: 1800, justification: 'x', scope: { actions: ['s3:*'], resources: ['arn:aws:s3:::reports/*'] } });
+    expectProblem(response, 400, 'validation');
+    expect(JSON.stringify(response.body)).toContain('/body/scope');
+  });
+
+  it('names the session after the request even for a service account, whose id is its SourceIdentity', async () => {
+    const profile = await createProfile(h.t);
+    const service = await h.t.principal({ kind: 'service', groups: ['dev'] });
+    const request = await openRequest(h.t, service.key, profile.name);
+    expect((await issue(h.t, service.key, request.id)).status).toBe(200);
+    const call = h.aws.assumeRoleCalls.at(-1)!;
+    expect(call.sourceIdentity).toBe(service.id.replace(/[^\w+=,.@-]/g, '-'));
+    expect(call.sourceIdentity).toMatch(/^[\w+=,.@-]{2,64}$/);
+  });
+
+  it('cuts a SourceIdentity longer than STS allows to 64 characters, and STS accepts it', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ email: `${'a'.repeat(70)}.${uniqueName('x')}@example.com`, groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name);
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.sourceIdentity).toBe(requester.email!.slice(0, 64));
+  });
+});
+
+describe('DurationSeconds', () => {
+  it('is the time left in the window: 1800 s window, 600 s later → 1200', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
+    h.t.clock.advance(600_000);
+    const response = await issue(h.t, requester.key, request.id);
+    expect(response.status).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200);
+    expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(new Date(request.endsAt!).getTime());
+  });
+
+  it('is the profile maximum for a request of the maximum length', async () => {
+    const profile = await createProfile(h.t, { maxDurationSeconds: 1200, defaultDurationSeconds: 900 });
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1200 });
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200);
+  });
+
+  it('is exactly 900 s when 900 s remain', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
+    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 900_000));
+    const response = await issue(h.t, requester.key, request.id);
+    expect(response.status).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(900);
+    // STS prints whole seconds: the expiration is the window end, truncated.
+    const gap = new Date(request.endsAt!).getTime() - new Date(response.body.expiration).getTime();
+    expect(gap).toBeGreaterThanOrEqual(0);
+    expect(gap).toBeLessThan(1000);
+  });
+
+  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s remain', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
+    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 899_500));
+    const before = h.aws.assumeRoleCalls.length;
+
+    const response = await issue(h.t, requester.key, request.id, 'credential_process');
+    expectProblem(response, 409, 'window-too-short');
+    expect(h.aws.assumeRoleCalls).toHaveLength(before);
+    expect(await issuancesOf(h.t, request.id)).toEqual([]);
+    const [refused] = await auditOf(h.t, request.id, 'credentials.refused');
+    expect(refused).toMatchObject({ actorId: requester.id });
+    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 899 });
+  });
+});

@@ -1,0 +1,281 @@
+// SPEC §4.4: deny-policy revocation puts a Deny statement matching only the request's sessions
+// on the role's BrevetRevocations inline policy, keeps what others put there, survives
+// concurrent revocations, and is removed by the clean-up once the last credential expired.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsOf } from '../../src/audit/writer.js';
+import { applyDenyPolicy, removeDenyPolicy } from '../../src/credentials/deny-policy-revocation.js';
+import {
+  auditOf,
+  auth,
+  createProfile,
+  expectProblem,
+  issue,
+  openRequest,
+  requestRow,
+  revoke,
+  roleArn,
+  rolePolicy,
+  startHarness,
+  uniqueName,
+  type Harness,
+} from './helpers.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ listen: true });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const denyFor = (requestId: string) => ({
+  Effect: 'Deny',
+  Action: '*',
+  Resource: '*',
+  Condition: { StringLike: { 'aws:userid': `*:brevet-${requestId}` } },
+});
+
+/** A role of its own per test, so statements of other tests never mix in. */
+async function setup(options: { revocation?: 'deny-policy' | 'block-new'; roleName?: string } = {}) {
+  const roleName = options.roleName ?? uniqueName('Role').replace(/[^\w+=,.@-]/g, '');
+  const profile = await createProfile(h.t, { roleArn: roleArn(roleName), revocation: options.revocation ?? 'deny-policy' });
+  const requester = await h.t.principal({ groups: ['dev'] });
+  return { roleName, profile, requester };
+}
+
+async function activeWithCredentials(profileName: string, key: string) {
+  const request = await openRequest(h.t, key, profileName);
+  const response = await issue(h.t, key, request.id, 'credential_process');
+  expect(response.status).toBe(200);
+  return { request, expiration: new Date(response.body.Expiration as string) };
+}
+
+/**
+ * Makes lost updates certain instead of lucky: each read of the role's policy is held until all
+ * `expected` revocations have reached the policy edit — reading the policy themselves, done with
+ * it, or waiting for the role's advisory lock. Without the lock, all of them read the same
+ * document and each writes back its own statement only; with it, they go one at a time.
+ */
+function holdPolicyReads(roleName: string, expected: number) {
+  const store = h.t.deps.rolePolicies;
+  const realGet = store.get.bind(store);
+  const realPut = store.put.bind(store);
+  let reading = 0;
+  let done = 0;
+  const state = { gaveUp: false, release: () => {} };
+  store.get = async (role, policyName) => {
+    const document = await realGet(role, policyName);
+    if (role !== roleName) return document;
+    reading += 1;
+    const deadline = Date.now() + 5_000;
+    while (reading + done + (await lockWaiters(roleName)) < expected) {
+      if (Date.now() > deadline) {
+        state.gaveUp = true;
+        break;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return document;
+  };
+  store.put = async (role, policyName, document) => {
+    await realPut(role, policyName, document);
+    if (role === roleName) {
+      reading -= 1;
+      done += 1;
+    }
+  };
+  state.release = () => {
+    store.get = realGet;
+    store.put = realPut;
+  };
+  return state;
+}
+
+/** Transactions of this database waiting for the advisory lock that guards the role's inline policy. */
+async function lockWaiters(roleName: string): Promise<number> {
+  const result = await h.t.deps.db.execute(sql`
+    select count(*)::int as n from pg_locks
+    where locktype = 'advisory' and not granted and objsubid = 1
+      and database = (select oid from pg_database where datname = current_database())
+      and objid::text::bigint = (hashtext(${`brevet-role-policy:${roleName}`})::bigint & 4294967295)`);
+  return rowsOf<{ n: number }>(result)[0]!.n;
+}
+
+describe('revoking a deny-policy request with credentials out', () => {
+  it('writes a Deny of * for aws:userid like *:brevet-<id> on the role, and says so', async () => {
+    const { roleName, profile, requester } = await setup();
+    const { request, expiration } = await activeWithCredentials(profile.name, requester.key);
+
+    const response = await revoke(h.t, requester.key, request.id, 'laptop stolen');
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied', revokedReason: 'laptop stolen' });
+
+    const policy = rolePolicy(h.aws, roleName)!;
+    expect(policy.Version).toBe('2012-10-17');
+    expect(policy.Statement).toHaveLength(1);
+    expect(policy.Statement[0]).toMatchObject(denyFor(request.id));
+    expect(policy.Statement[0]!['Sid']).toMatch(/^[A-Za-z0-9]+$/);
+    const put = h.aws.iamCalls.filter((call) => call.action === 'PutRolePolicy' && call.params['RoleName'] === roleName);
+    expect(put).toHaveLength(1);
+    expect(put[0]!.params['PolicyName']).toBe('BrevetRevocations');
+
+    const row = await requestRow(h.t, request.id);
+    expect(row.denyPolicyStatus).toBe('applied');
+    expect(row.revocationCleanupAt!.getTime()).toBe(expiration.getTime());
+    const [applied] = await auditOf(h.t, request.id, 'revocation.deny-policy-applied');
+    expect(applied!.details).toMatchObject({ roleName, policyName: 'BrevetRevocations' });
+
+    expectProblem(await issue(h.t, requester.key, request.id), 409, 'invalid-transition');
+  });
+
+  it("keeps statements it does not own and the role's other inline policies", async () => {
+    const { roleName, profile, requester } = await setup();
+    const foreign = { Sid: 'SecurityTeamQuarantine', Effect: 'Deny', Action: 's3:DeleteBucket', Resource: '*' };
+    const other = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:ListAllMyBuckets', Resource: '*' }] });
+    h.aws.rolePolicies.set(
+      roleName,
+      new Map([
+        ['BrevetRevocations', JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })],
+        ['Other', other],
+      ]),
+    );
+    const { request } = await activeWithCredentials(profile.name, requester.key);
+    // An admin may revoke too.
+    expect((await revoke(h.t, h.t.adminKey, request.id)).body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
+
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([foreign, expect.objectContaining(denyFor(request.id))]);
+    expect(h.aws.rolePolicies.get(roleName)!.get('Other')).toBe(other);
+  });
+
+  it('a second revocation on the same role adds a second statement', async () => {
+    const { roleName, profile, requester } = await setup();
+    const first = await activeWithCredentials(profile.name, requester.key);
+    const second = await activeWithCredentials(profile.name, requester.key);
+    await revoke(h.t, requester.key, first.request.id).expect(200);
+    await revoke(h.t, requester.key, second.request.id).expect(200);
+    const statements = rolePolicy(h.aws, roleName)!.Statement;
+    expect(statements).toHaveLength(2);
+    expect(statements).toEqual([expect.objectContaining(denyFor(first.request.id)), expect.objectContaining(denyFor(second.request.id))]);
+  });
+
+  it('five concurrent revocations on one role all end up in the policy (no lost update)', async () => {
+    const { roleName, profile, requester } = await setup();
+    const requests = [];
+    for (let i = 0; i < 5; i++) requests.push((await activeWithCredentials(profile.name, requester.key)).request);
+
+    const barrier = holdPolicyReads(roleName, requests.length);
+    const responses = await Promise.all(
+      requests.map((request) =>
+        fetch(`${h.baseUrl}/v1/requests/${request.id}/revoke`, {
+          method: 'POST',
+          headers: { ...auth(requester.key), 'content-type': 'application/json' },
+          body: JSON.stringify({ reason: 'incident' }),
+        }).then(async (response) => ({ status: response.status, body: (await response.json()) as { denyPolicyStatus: string } })),
+      ),
+    );
+    barrier.release();
+    expect(barrier.gaveUp, 'every revocation reached the policy edit').toBe(false);
+    for (const response of responses) expect(response).toMatchObject({ status: 200, body: { denyPolicyStatus: 'applied' } });
+    const statements = rolePolicy(h.aws, roleName)!.Statement;
+    expect(statements).toHaveLength(5);
+    expect(statements).toEqual(expect.arrayContaining(requests.map((request) => expect.objectContaining(denyFor(request.id)))));
+  });
+});
+
+describe('revocations that need no deny policy', () => {
+  it('block-new writes no IAM policy', async () => {
+    const { roleName, profile, requester } = await setup({ revocation: 'block-new' });
+    const { request } = await activeWithCredentials(profile.name, requester.key);
+    const before = h.aws.iamCalls.length;
+    expect((await revoke(h.t, requester.key, request.id)).body).toMatchObject({ status: 'revoked', denyPolicyStatus: null });
+    expect(h.aws.iamCalls).toHaveLength(before);
+    expect(h.aws.rolePolicies.get(roleName)).toBeUndefined();
+    expectProblem(await issue(h.t, requester.key, request.id), 409, 'invalid-transition');
+  });
+
+  it('deny-policy with no credential ever issued, or only failed attempts, writes none', async () => {
+    const { roleName, profile, requester } = await setup();
+    const untouched = await openRequest(h.t, requester.key, profile.name);
+    const failed = await openRequest(h.t, requester.key, profile.name);
+    h.aws.failNextAssumeRole({ kind: 'error', code: 'AccessDenied', message: 'no', status: 403 });
+    expect((await issue(h.t, requester.key, failed.id)).status).toBe(502);
+    const before = h.aws.iamCalls.length;
+    for (const request of [untouched, failed]) {
+      expect((await revoke(h.t, requester.key, request.id)).body).toMatchObject({ status: 'revoked', denyPolicyStatus: null });
+    }
+    expect(h.aws.iamCalls).toHaveLength(before);
+    expect(h.aws.rolePolicies.get(roleName)).toBeUndefined();
+  });
+
+  it('deny-policy after the last credential expired writes none', async () => {
+    const { roleName, profile, requester } = await setup();
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 3600 });
+    h.t.clock.advance(1_800_000);
+    const response = await issue(h.t, requester.key, request.id, 'credential_process');
+    expect(response.status).toBe(200);
+    h.t.clock.set(new Date(new Date(response.body.Expiration as string).getTime() + 1000));
+    // The window (3600 s) is still open but the only credential (1800 s) has expired.
+    const revoked = await revoke(h.t, requester.key, request.id);
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(200);
+    expect(revoked.body).toMatchObject({ status: 'revoked', denyPolicyStatus: null });
+    expect(h.aws.rolePolicies.get(roleName)).toBeUndefined();
+  });
+});
+
+describe('when IAM fails', () => {
+  it('the request is still revoked, the deny policy stays pending, the failure is audited; a retry applies it', async () => {
+    const { roleName, profile, requester } = await setup();
+    const { request } = await activeWithCredentials(profile.name, requester.key);
+    h.aws.failNextIam({ kind: 'error', code: 'AccessDenied', message: 'not authorized to perform: iam:GetRolePolicy', status: 403 });
+
+    const response = await revoke(h.t, requester.key, request.id);
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'pending' });
+    expect(rolePolicy(h.aws, roleName)).toBeUndefined();
+    const [failure] = await auditOf(h.t, request.id, 'revocation.deny-policy-failed');
+    expect((failure!.details as { error: string }).error).toMatch(/AccessDenied|iam:GetRolePolicy/);
+    expectProblem(await issue(h.t, requester.key, request.id), 409, 'invalid-transition');
+
+    // What the reconciler does with a pending deny policy.
+    expect(await applyDenyPolicy(h.t.deps, request.id)).toBe(true);
+    expect((await requestRow(h.t, request.id)).denyPolicyStatus).toBe('applied');
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([expect.objectContaining(denyFor(request.id))]);
+    expect(await applyDenyPolicy(h.t.deps, request.id), 'idempotent').toBe(false);
+  });
+});
+
+describe('clean-up (removeDenyPolicy)', () => {
+  it('waits for revocationCleanupAt, then removes only its statement; the last one takes the policy with it', async () => {
+    const { roleName, profile, requester } = await setup();
+    const foreign = { Sid: 'KeepMe', Effect: 'Deny', Action: 'iam:*', Resource: '*' };
+    h.aws.rolePolicies.set(roleName, new Map([['BrevetRevocations', JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })]]));
+    const first = await activeWithCredentials(profile.name, requester.key);
+    const second = await activeWithCredentials(profile.name, requester.key);
+    await revoke(h.t, requester.key, first.request.id).expect(200);
+    await revoke(h.t, requester.key, second.request.id).expect(200);
+    expect(rolePolicy(h.aws, roleName)!.Statement).toHaveLength(3);
+
+    const cleanupAt = (await requestRow(h.t, first.request.id)).revocationCleanupAt!;
+    expect(cleanupAt.getTime()).toBe(first.expiration.getTime());
+    h.t.clock.set(new Date(cleanupAt.getTime() - 1000));
+    expect(await removeDenyPolicy(h.t.deps, first.request.id), 'not due yet').toBe(false);
+    expect(rolePolicy(h.aws, roleName)!.Statement).toHaveLength(3);
+
+    h.t.clock.set(new Date(Math.max(cleanupAt.getTime(), second.expiration.getTime()) + 1000));
+    expect(await removeDenyPolicy(h.t.deps, first.request.id)).toBe(true);
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([foreign, expect.objectContaining(denyFor(second.request.id))]);
+    expect((await requestRow(h.t, first.request.id)).denyPolicyStatus).toBe('removed');
+    expect(await auditOf(h.t, first.request.id, 'revocation.deny-policy-removed')).toHaveLength(1);
+    expect(await removeDenyPolicy(h.t.deps, first.request.id), 'idempotent').toBe(false);
+
+    // Without the foreign statement, the last removal deletes the policy itself.
+    h.aws.rolePolicies.get(roleName)!.set(
+      'BrevetRevocations',
+      JSON.stringify({ Version: '2012-10-17', Statement: rolePolicy(h.aws, roleName)!.Statement.filter((s) => s['Sid'] !== 'KeepMe') }),
+    );
+    expect(await removeDenyPolicy(h.t.deps, second.request.id)).toBe(true);
+    expect(h.aws.rolePolicies.get(roleName)!.has('BrevetRevocations')).toBe(false);
+    expect(h.aws.iamCalls.at(-1)).toMatchObject({ action: 'DeleteRolePolicy', params: { RoleName: roleName, PolicyName: 'BrevetRevocations' } });
+  });
+});

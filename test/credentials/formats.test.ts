@@ -1,0 +1,176 @@
+// SPEC §4.2 and §4.3: the three credential formats, the console sign-in URL, and rule 4's
+// "Expiration is never later than endsAt" seen from the client's side.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditOf, auth, createProfile, expectProblem, issuancesOf, issue, openRequest, startHarness, type Harness } from './helpers.js';
+
+const run = promisify(execFile);
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** ISO-8601 with a time zone, as the AWS CLI parses Expiration. */
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+async function activeRequest(overrides: Record<string, unknown> = {}) {
+  const profile = await createProfile(h.t, overrides);
+  const requester = await h.t.principal({ groups: ['dev'] });
+  const request = await openRequest(h.t, requester.key, profile.name);
+  return { requester, request };
+}
+
+describe('credential formats', () => {
+  it('credential_process is exactly the AWS CLI schema: Version 1 and four credential keys', async () => {
+    const { requester, request } = await activeRequest();
+    const response = await issue(h.t, requester.key, request.id, 'credential_process');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^application\/json/);
+    expect(response.headers['cache-control']).toBe('no-store');
+
+    const issued = h.aws.issued.at(-1)!;
+    expect(Object.keys(response.body).sort()).toEqual(['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version']);
+    expect(response.body.Version).toBe(1);
+    expect(response.body).toMatchObject({ AccessKeyId: issued.accessKeyId, SecretAccessKey: issued.secretAccessKey, SessionToken: issued.sessionToken });
+    expect(response.body.Expiration).toMatch(ISO_WITH_ZONE);
+    expect(new Date(response.body.Expiration).getTime()).toBe(issued.expiration.getTime());
+  });
+
+  it('json has accessKeyId, secretAccessKey, sessionToken, expiration and region', async () => {
+    const { requester, request } = await activeRequest();
+    const response = await issue(h.t, requester.key, request.id, 'json');
+    expect(response.status).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const issued = h.aws.issued.at(-1)!;
+    expect(response.body).toEqual({
+      accessKeyId: issued.accessKeyId,
+      secretAccessKey: issued.secretAccessKey,
+      sessionToken: issued.sessionToken,
+      expiration: issued.expiration.toISOString(),
+      region: 'eu-west-1',
+    });
+  });
+
+  it("json reports the profile's region when it names one", async () => {
+    const { requester, request } = await activeRequest({ region: 'ap-southeast-2' });
+    const response = await issue(h.t, requester.key, request.id, 'json');
+    expect(response.status).toBe(200);
+    expect(response.body.region).toBe('ap-southeast-2');
+  });
+
+  it('json is the default when the body names no format; an unknown format is a 400 and calls no STS', async () => {
+    const { requester, request } = await activeRequest();
+    const plain = await h.t.http().post(`/v1/requests/${request.id}/credentials`).set(auth(requester.key)).send({});
+    expect(plain.status).toBe(200);
+    expect(Object.keys(plain.body).sort()).toEqual(['accessKeyId', 'expiration', 'region', 'secretAccessKey', 'sessionToken']);
+
+    const before = h.aws.assumeRoleCalls.length;
+    const bad = await h.t.http().post(`/v1/requests/${request.id}/credentials`).set(auth(requester.key)).send({ format: 'ini' });
+    expectProblem(bad, 400, 'validation');
+    expect(h.aws.assumeRoleCalls).toHaveLength(before);
+  });
+
+  it('env is `export AWS_…=` lines that a shell can source', async () => {
+    const { requester, request } = await activeRequest();
+    const response = await issue(h.t, requester.key, request.id, 'env');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.headers['cache-control']).toBe('no-store');
+    const issued = h.aws.issued.at(-1)!;
+    const lines = response.text.split('\n').filter((line) => line !== '');
+    for (const line of lines) expect(line).toMatch(/^export AWS_[A-Z_]+=\S+$/);
+    const names = lines.map((line) => /^export (\w+)=/.exec(line)![1]);
+    expect(names).toEqual(expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']));
+
+    const dir = await mkdtemp(path.join(tmpdir(), 'brevet-env-'));
+    try {
+      const file = path.join(dir, 'credentials.env');
+      await writeFile(file, response.text, { mode: 0o600 });
+      const { stdout } = await run('bash', [
+        '-c',
+        'source <(cat "$1") && printf "%s\\n" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION" "$AWS_REGION"',
+        'bash',
+        file,
+      ]);
+      expect(stdout.split('\n').slice(0, 5)).toEqual([issued.accessKeyId, issued.secretAccessKey, issued.sessionToken, issued.expiration.toISOString(), 'eu-west-1']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('each call is one issuance, audited with its format', async () => {
+    const { requester, request } = await activeRequest();
+    for (const format of ['json', 'credential_process', 'env'] as const) {
+      expect((await issue(h.t, requester.key, request.id, format)).status).toBe(200);
+    }
+    const rows = await issuancesOf(h.t, request.id);
+    expect(rows.map((row) => row.status)).toEqual(['issued', 'issued', 'issued']);
+    expect(new Set(rows.map((row) => row.accessKeyId)).size).toBe(3);
+    const events = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(events.map((event) => (event.details as { format: string }).format)).toEqual(['json', 'credential_process', 'env']);
+  });
+});
+
+describe('Expiration', () => {
+  it('is never past the window end, whatever the moment of issuance', async () => {
+    const { requester, request } = await activeRequest();
+    const startsAt = new Date(request.startsAt!).getTime();
+    const endsAt = new Date(request.endsAt!).getTime();
+    expect(endsAt - startsAt).toBe(1_800_000);
+    for (const offsetMs of [0, 1, 499, 137_250, 600_000, 899_999, 900_000]) {
+      h.t.clock.set(new Date(startsAt + offsetMs));
+      const response = await issue(h.t, requester.key, request.id, 'credential_process');
+      expect(response.status, `at +${offsetMs} ms`).toBe(200);
+      const expiration = new Date(response.body.Expiration).getTime();
+      expect(expiration, `at +${offsetMs} ms`).toBeLessThanOrEqual(endsAt);
+      expect(expiration - h.t.clock.now().getTime(), `at +${offsetMs} ms`).toBeGreaterThan(899_000);
+      expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(Math.floor((endsAt - (startsAt + offsetMs)) / 1000));
+    }
+  });
+});
+
+describe('console sign-in', () => {
+  it('returns a federation login URL whose SigninToken came from exchanging the session credentials', async () => {
+    const { requester, request } = await activeRequest();
+    const response = await h.t.http().post(`/v1/requests/${request.id}/console`).set(auth(requester.key)).send();
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(response.headers['cache-control']).toBe('no-store');
+
+    const issued = h.aws.issued.at(-1)!;
+    expect(h.federation.sessions.at(-1)).toEqual({ sessionId: issued.accessKeyId, sessionKey: issued.secretAccessKey, sessionToken: issued.sessionToken });
+
+    const url = new URL(response.body.url);
+    expect(`${url.origin}${url.pathname}`).toBe(h.federation.url);
+    expect(url.searchParams.get('Action')).toBe('login');
+    expect(url.searchParams.get('SigninToken')).toBe(h.federation.tokens.at(-1));
+    expect(url.searchParams.get('Destination')).toMatch(/^https:\/\/console\.aws\.amazon\.com\//);
+    expect(url.searchParams.get('Issuer')).toBeTruthy();
+    // The URL carries the sign-in token only, never the credentials themselves.
+    expect(response.body.url).not.toContain(issued.secretAccessKey);
+    expect(response.body.url).not.toContain(encodeURIComponent(issued.sessionToken));
+    expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(new Date(request.endsAt!).getTime());
+
+    expect(h.aws.assumeRoleCalls.at(-1)!.roleSessionName).toBe(`brevet-${request.id}`);
+    const [event] = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(event!.details).toMatchObject({ kind: 'console', accessKeyId: issued.accessKeyId });
+  });
+
+  it('answers 502 upstream-sts naming BREVET_FEDERATION_URL when the federation endpoint fails', async () => {
+    const { requester, request } = await activeRequest();
+    h.federation.failNext(500);
+    const response = await h.t.http().post(`/v1/requests/${request.id}/console`).set(auth(requester.key)).send();
+    expectProblem(response, 502, 'upstream-sts');
+    expect(response.body.detail).toContain('BREVET_FEDERATION_URL');
+    const issued = h.aws.issued.at(-1)!;
+    expect(response.text).not.toContain(issued.secretAccessKey);
+    expect(response.text).not.toContain(issued.sessionToken);
+  });
+});

@@ -1,0 +1,155 @@
+// Shared harness for the credential acceptance tests: the real app and the real AWS SDK, pointed
+// at local stand-ins for STS, IAM and the federation endpoint, with the app's clock driving the
+// stand-in's (so Expiration = app "now" + DurationSeconds).
+import { and, asc, eq } from 'drizzle-orm';
+import { expect } from 'vitest';
+import type { AwsClientOptions } from '../../src/adapters/aws/sts.js';
+import { auditEvents, issuances, requests } from '../../src/db/schema.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in.js';
+import type { TestClock } from '../support/clock.js';
+import { startFederationStandIn, type FederationStandIn } from '../support/federation-stand-in.js';
+
+export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+export const ACCOUNT = '123456789012';
+export const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
+
+/** Brevet's own (fake) AWS credentials, from the SDK's default chain; they must never leak either. */
+export const BREVET_SECRET_KEY = 'brevet-own-secret-key-never-logged';
+
+export interface Harness {
+  t: TestApp;
+  aws: AwsStandIn;
+  federation: FederationStandIn;
+  /** Where the app listens (listen: true), for calls fired concurrently. */
+  baseUrl: string | undefined;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  aws?: AwsClientOptions;
+  clock?: TestClock;
+  /** Listen on loopback: supertest would otherwise start a server per call, which breaks Promise.all. */
+  listen?: boolean;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const aws = await startAwsStandIn();
+  const federation = await startFederationStandIn();
+  // The SDK's standard configuration; each test file runs in its own process (pool: forks).
+  process.env['AWS_ENDPOINT_URL_STS'] = aws.url;
+  process.env['AWS_ENDPOINT_URL_IAM'] = aws.url;
+  process.env['AWS_ACCESS_KEY_ID'] = 'AKIDBREVETTEST';
+  process.env['AWS_SECRET_ACCESS_KEY'] = BREVET_SECRET_KEY;
+  process.env['AWS_REGION'] = 'eu-west-1';
+  const t = await startTestApp({
+    env: { BREVET_FEDERATION_URL: federation.url, ...options.env },
+    overrides: { aws: options.aws ?? { maxAttempts: 1, timeoutMs: 1000 }, ...(options.clock ? { clock: options.clock } : {}) },
+  });
+  aws.now = () => t.clock.now();
+  let baseUrl: string | undefined;
+  if (options.listen === true) baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    t,
+    aws,
+    federation,
+    baseUrl,
+    async close() {
+      await t.close();
+      await aws.close();
+      await federation.close();
+    },
+  };
+}
+
+let names = 0;
+export function uniqueName(prefix = 'p'): string {
+  names += 1;
+  return `${prefix}-${names}-${Date.now().toString(36)}`;
+}
+
+/** A profile through the admin API: requesters `dev`, auto-approved, unless overridden. */
+export async function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
+  const response = await t
+    .http()
+    .post('/v1/profiles')
+    .set(auth(t.adminKey))
+    .send({
+      name: uniqueName(),
+      roleArn: roleArn('Admin'),
+      maxDurationSeconds: 3600,
+      defaultDurationSeconds: 1800,
+      requesters: { groups: ['dev'] },
+      approval: { required: 0 },
+      ...overrides,
+    });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as { id: string; name: string };
+}
+
+export interface RequestBody {
+  id: string;
+  status: string;
+  startsAt: string | null;
+  endsAt: string | null;
+  denyPolicyStatus: string | null;
+  [field: string]: unknown;
+}
+
+export async function openRequest(
+  t: TestApp,
+  key: string,
+  profile: string,
+  body: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Promise<RequestBody> {
+  const response = await t
+    .http()
+    .post('/v1/requests')
+    .set({ ...auth(key), ...headers })
+    .send({ profile, durationSeconds: 1800, justification: 'INC-42 hotfix on the payments API', ...body });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as RequestBody;
+}
+
+export function issue(t: TestApp, key: string, requestId: string, format: 'json' | 'credential_process' | 'env' = 'json', headers: Record<string, string> = {}) {
+  return t
+    .http()
+    .post(`/v1/requests/${requestId}/credentials`)
+    .set({ ...auth(key), ...headers })
+    .send({ format });
+}
+
+export function revoke(t: TestApp, key: string, requestId: string, reason = 'done') {
+  return t.http().post(`/v1/requests/${requestId}/revoke`).set(auth(key)).send({ reason });
+}
+
+export function expectProblem(response: { status: number; headers: Record<string, string>; body: Record<string, unknown> }, status: number, type: string): void {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(response.body).toMatchObject({ type, status });
+}
+
+export async function issuancesOf(t: TestApp, requestId: string) {
+  return t.deps.db.select().from(issuances).where(eq(issuances.requestId, requestId)).orderBy(asc(issuances.createdAt), asc(issuances.id));
+}
+
+export async function requestRow(t: TestApp, requestId: string) {
+  const [row] = await t.deps.db.select().from(requests).where(eq(requests.id, requestId));
+  return row!;
+}
+
+export async function auditOf(t: TestApp, requestId: string, action?: string) {
+  return t.deps.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.requestId, requestId), action === undefined ? undefined : eq(auditEvents.action, action)))
+    .orderBy(asc(auditEvents.id));
+}
+
+/** The parsed inline policy of a role on the stand-in, or undefined when there is none. */
+export function rolePolicy(aws: AwsStandIn, roleName: string, policyName = 'BrevetRevocations'): { Version: string; Statement: Record<string, unknown>[] } | undefined {
+  const text = aws.rolePolicies.get(roleName)?.get(policyName);
+  return text === undefined ? undefined : (JSON.parse(text) as { Version: string; Statement: Record<string, unknown>[] });
+}
