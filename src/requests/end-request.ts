@@ -1,6 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
-import { applyDenyPolicyNow } from '../credentials/deny-policy-revocation.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
@@ -8,9 +7,9 @@ import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from './access.js';
+import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
-import { getRequestView } from './read-requests.js';
 import { lockRequest, reviewsOf } from './repo.js';
 import { requestView, type RequestView } from './view.js';
 
@@ -66,10 +65,5 @@ async function endByCaller(
     return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
-  if (outcome.view.denyPolicyStatus === 'pending') {
-    await applyDenyPolicyNow(deps, requestId);
-    outcome.view = await getRequestView(deps, requestId);
-  }
-  await deps.effects.afterCommit({ requestId, events: outcome.events });
-  return outcome.view;
+  return afterTransition(deps, outcome);
 }

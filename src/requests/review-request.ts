@@ -1,6 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
-import { applyDenyPolicyNow } from '../credentials/deny-policy-revocation.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
@@ -8,9 +7,9 @@ import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
+import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
-import { getRequestView } from './read-requests.js';
 import { lockRequest, reviewsOf } from './repo.js';
 import { requestView, type RequestView } from './view.js';
 
@@ -81,10 +80,5 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
     return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
-  if (outcome.view.denyPolicyStatus === 'pending') {
-    await applyDenyPolicyNow(deps, requestId);
-    outcome.view = await getRequestView(deps, requestId);
-  }
-  await deps.effects.afterCommit({ requestId, events: outcome.events });
-  return outcome.view;
+  return afterTransition(deps, outcome);
 }
