@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { Deps } from '../deps.js';
+import { withTimeout } from '../lib/with-timeout.js';
 
 const Health = Type.Object({ status: Type.String() });
 const Ready = Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) });
@@ -30,7 +31,7 @@ export function healthRoutes(deps: Pick<Deps, 'database' | 'readinessChecks'>): 
         await Promise.all(
           Object.entries(probes).map(async ([name, probe]) => {
             try {
-              await withTimeout(probe(), 2_000);
+              await withTimeout(probe(), 2_000, `readiness check ${name}`);
               checks[name] = 'ok';
             } catch (error) {
               request.log.warn({ err: error, check: name }, 'readiness check failed');
@@ -45,10 +46,3 @@ export function healthRoutes(deps: Pick<Deps, 'database' | 'readinessChecks'>): 
   };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

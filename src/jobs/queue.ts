@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Clock } from '../adapters/clock.js';
+import { withTimeout } from '../lib/with-timeout.js';
 import { NOTIFY_ATTEMPTS, jobId, type ScheduledJob } from './catalog.js';
 
 export const QUEUE_NAME = 'brevet';
@@ -29,36 +30,45 @@ export function redisConnection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
 }
 
+/** How long scheduling may wait for Redis before giving up (the reconciler catches up). */
+const SCHEDULE_TIMEOUT_MS = 2_000;
+
 export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
-  const connection = redisConnection(options.redisUrl);
+  // The producer side fails fast: with Redis down, a state change must still answer (its work
+  // is in the database, where the reconciler finds it), not wait for Redis forever.
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000 });
+  connection.on('error', () => {}); // Surfaces as failed calls and in /readyz, not as a crash.
   const queue = new Queue(QUEUE_NAME, { connection, prefix: options.prefix ?? 'brevet' });
+  queue.on('error', () => {});
+
+  const add = async (job: ScheduledJob) => {
+    const notify = job.name === 'notify';
+    const id = jobId(job);
+    // A job that failed for good keeps its id (kept for inspection) and BullMQ would ignore a new
+    // add under it, so the reconciler could never re-enqueue that work (e.g. a delivery after a
+    // database outage outlasting its retries). The caller schedules only work the database says
+    // is still due, so the old failure makes way.
+    const previous = await queue.getJob(id);
+    if (previous !== undefined && (await previous.isFailed())) await previous.remove();
+    await queue.add(job.name, job.payload, {
+      jobId: id,
+      delay: Math.max(0, job.runAt.getTime() - clock.now().getTime()),
+      // Completed jobs are dropped so the same id can be scheduled again later (e.g. a new end time).
+      removeOnComplete: true,
+      removeOnFail: 1000,
+      attempts: notify ? NOTIFY_ATTEMPTS : 5,
+      backoff: { type: 'exponential', delay: notify ? options.notifyBackoffMs : 1_000 },
+    });
+  };
+
   return {
     queue,
-    async schedule(job) {
-      const notify = job.name === 'notify';
-      const id = jobId(job);
-      // A job that failed for good keeps its id (kept for inspection) and BullMQ would ignore a new
-      // add under it, so the reconciler could never re-enqueue that work (e.g. a delivery after a
-      // database outage outlasting its retries). The caller schedules only work the database says
-      // is still due, so the old failure makes way.
-      const previous = await queue.getJob(id);
-      if (previous !== undefined && (await previous.isFailed())) await previous.remove();
-      await queue.add(job.name, job.payload, {
-        jobId: id,
-        delay: Math.max(0, job.runAt.getTime() - clock.now().getTime()),
-        // Completed jobs are dropped so the same id can be scheduled again later (e.g. a new end time).
-        removeOnComplete: true,
-        removeOnFail: 1000,
-        attempts: notify ? NOTIFY_ATTEMPTS : 5,
-        backoff: { type: 'exponential', delay: notify ? options.notifyBackoffMs : 1_000 },
-      });
-    },
-    async ping() {
-      await connection.ping();
-    },
+    schedule: (job) => withTimeout(add(job), SCHEDULE_TIMEOUT_MS, 'scheduling a job'),
+    ping: () => withTimeout(connection.ping().then(() => undefined), SCHEDULE_TIMEOUT_MS, 'Redis ping'),
     async close() {
       await queue.close();
       await connection.quit().catch(() => {});
     },
   };
 }
+
