@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,7 +13,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
 import { ProblemSchema } from './http/schemas.js';
-import { validatorCompiler } from './http/validation.js';
+import { findNulCharacter, validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
 import { slackRoutes } from './slack/routes.js';
 import { principalRoutes } from './principals/routes.js';
@@ -48,6 +49,10 @@ export async function buildApp(deps: Deps): Promise<App> {
   // as 415 `unsupported-media-type` instead of reaching validation as "must be object".
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
+  app.addHook('preValidation', async (request) => {
+    const field = findNulCharacter(request.body);
+    if (field !== undefined) throw new Problem('validation', `${field} contains a NUL character`, { errors: [{ field, message: 'contains a NUL character' }] });
+  });
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installMetrics(app);
@@ -87,7 +92,9 @@ export async function buildApp(deps: Deps): Promise<App> {
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', async (request) => {
-        request.caller = await deps.authenticator.authenticate(request.headers.authorization, request.ip);
+        // Behind a trusted proxy request.ip comes from X-Forwarded-For; anything but an address is no address.
+        const sourceIp = isIP(request.ip) === 0 ? null : request.ip;
+        request.caller = await deps.authenticator.authenticate(request.headers.authorization, sourceIp);
       });
       await v1.register(meRoutes(deps));
       await v1.register(principalRoutes(deps));

@@ -117,3 +117,16 @@ describe('routes', () => {
     expect(response.body.errors[0].field).toBe('/querystring/limit');
   });
 });
+
+describe('values the database cannot hold', () => {
+  it('refuses a NUL character anywhere in a body with 400 naming the field, never 500', async () => {
+    const response = await t
+      .http()
+      .post('/v1/principals')
+      .set('authorization', `Bearer ${t.adminKey}`)
+      .set('content-type', 'application/json')
+      .send('{"email":"nul@example.com","displayName":"x","groups":["a\\u0000b"]}')
+      .expect(400);
+    expect(response.body).toMatchObject({ type: 'validation', errors: [{ field: '/body/groups/0' }] });
+  });
+});
