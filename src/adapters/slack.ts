@@ -12,7 +12,10 @@ export interface SlackGateway {
   postEphemeral(channel: string, user: string, text: string): Promise<void>;
   /** The DM channel with a user. */
   openDirectMessage(user: string): Promise<string>;
-  /** The e-mail of a Slack user's profile, when Slack shares it (users:read.email). */
+  /**
+   * The e-mail of a Slack user's profile, when Slack shares it (users:read.email); undefined for
+   * a user Slack does not know. Throws SlackFailure only when Slack could not answer.
+   */
   userEmail(user: string): Promise<string | undefined>;
 }
 
@@ -61,8 +64,14 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
       }),
     userEmail: (user) =>
       call(async () => {
-        const result = await client.users.info({ user });
-        return result.user?.profile?.email ?? undefined;
+        try {
+          const result = await client.users.info({ user });
+          return result.user?.profile?.email ?? undefined;
+        } catch (error) {
+          // An unknown (or deleted) user is an answer, not a failure: there is no e-mail to map.
+          if ((error as { data?: { error?: string } }).data?.error === 'user_not_found') return undefined;
+          throw error;
+        }
       }),
   };
 }

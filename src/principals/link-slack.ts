@@ -20,7 +20,10 @@ export async function linkOwnSlackUser(
 ): Promise<PrincipalRow> {
   if (slackUserId !== null) {
     if (deps.slack === undefined) throw new Problem('conflict', 'Slack is not configured on this Brevet');
-    const email = await deps.slack.userEmail(slackUserId).catch(() => undefined);
+    // A Slack that cannot answer is not evidence against the caller: 503, try again.
+    const email = await deps.slack.userEmail(slackUserId).catch(() => {
+      throw new Problem('unavailable', 'Slack could not be asked for that user; try again later');
+    });
     if (caller.email === null || email === undefined || canonicalEmail(email) !== canonicalEmail(caller.email)) {
       throw new Problem('forbidden', "that Slack user's e-mail is not yours; ask an admin to link it");
     }

@@ -1,7 +1,10 @@
+import { eq } from 'drizzle-orm';
 import type { Clock } from '../adapters/clock.js';
 import type { SlackGateway } from '../adapters/slack.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { principals } from '../db/schema.js';
 import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
 import { canonicalEmail } from '../domain/identity.js';
 import { findPrincipalByEmail, findPrincipalBySlackUser, updatePrincipal, type PrincipalRow } from '../principals/repo.js';
@@ -19,19 +22,18 @@ export async function principalForSlackUser(
 ): Promise<SlackIdentity> {
   let principal: PrincipalRow | undefined = await findPrincipalBySlackUser(deps.db, slackUserId);
   if (principal === undefined) {
-    const email = await deps.slack.userEmail(slackUserId);
+    let email: string | undefined;
+    try {
+      email = await deps.slack.userEmail(slackUserId);
+    } catch {
+      // Slack could not answer (down, rate-limited): refuse this time; the click can be retried.
+      return { ok: false, reason: 'Brevet could not read your Slack profile right now; try again in a moment' };
+    }
     const byEmail = email === undefined ? undefined : await findPrincipalByEmail(deps.db, canonicalEmail(email));
     if (byEmail === undefined) return { ok: false, reason: 'your Slack account is not linked to a Brevet principal' };
-    if (byEmail.slackUserId !== null) return { ok: false, reason: 'your e-mail belongs to a Brevet principal linked to another Slack account' };
-    principal = await deps.db.transaction(async (tx) => {
-      const linked = await updatePrincipal(tx, byEmail.id, { slackUserId, updatedAt: deps.clock.now() });
-      await appendAudit(tx, deps.clock, {
-        actor: { id: byEmail.id, kind: byEmail.kind },
-        action: 'principal.linked',
-        details: { principalId: byEmail.id, slackUserId, via: 'slack-profile-email' },
-      });
-      return linked!;
-    });
+    if (byEmail.disabled) return { ok: false, reason: 'your Brevet principal is disabled' };
+    principal = await linkByEmail(deps, byEmail.id, slackUserId);
+    if (principal === undefined) return { ok: false, reason: 'your e-mail belongs to a Brevet principal linked to another Slack account' };
   }
   if (principal.disabled) return { ok: false, reason: 'your Brevet principal is disabled' };
   return {
@@ -48,4 +50,30 @@ export async function principalForSlackUser(
       ...rolesOf(principal.groups, deps.roles),
     },
   };
+}
+
+/**
+ * Links a principal found by e-mail to the Slack user, once. The principal row is re-read under a
+ * lock: two first clicks racing must not both link, and a link made meanwhile (by an admin or by
+ * another Slack account with the same e-mail) is never overwritten. Undefined when it is taken.
+ */
+async function linkByEmail(deps: { db: Db; clock: Clock }, principalId: string, slackUserId: string): Promise<PrincipalRow | undefined> {
+  try {
+    return await deps.db.transaction(async (tx) => {
+      const [current] = await tx.select().from(principals).where(eq(principals.id, principalId)).for('update');
+      if (current === undefined || current.slackUserId === slackUserId) return current;
+      if (current.slackUserId !== null) return undefined;
+      const linked = await updatePrincipal(tx, principalId, { slackUserId, updatedAt: deps.clock.now() });
+      await appendAudit(tx, deps.clock, {
+        actor: { id: current.id, kind: current.kind },
+        action: 'principal.linked',
+        details: { principalId: current.id, slackUserId, via: 'slack-profile-email' },
+      });
+      return linked;
+    });
+  } catch (error) {
+    // The Slack user was linked to another principal meanwhile: it is not this one's to take.
+    if (isUniqueViolation(error)) return undefined;
+    throw error;
+  }
 }

@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import type { RoleGroups } from '../domain/caller.js';
 import { Problem } from '../http/problems.js';
 import type { RequestEffects } from '../requests/effects.js';
+import { reviewsOf } from '../requests/repo.js';
 import { reviewRequest } from '../requests/review-request.js';
 import { principalForSlackUser } from './identity.js';
 
@@ -17,11 +18,12 @@ export interface SlackCommandDeps {
   roles: RoleGroups;
 }
 
-interface BlockActionsPayload {
-  type: string;
-  user?: { id?: string };
-  channel?: { id?: string };
-  actions?: { action_id?: string; value?: string }[];
+/** The fields of a block_actions payload Brevet reads; anything else Slack sends is ignored. */
+export interface BlockActionsPayload {
+  type?: unknown;
+  user?: { id?: unknown } | null;
+  channel?: { id?: unknown } | null;
+  actions?: unknown;
 }
 
 /** What to tell the clicking user, privately; undefined when the updated message says it all. */
@@ -33,23 +35,33 @@ export type InteractionOutcome = { ephemeral: string | undefined; channel: strin
  * the button is taken as it is (no reason modal): the comment stays empty, the audit records it.
  */
 export async function handleInteraction(deps: SlackCommandDeps, payload: BlockActionsPayload): Promise<InteractionOutcome> {
-  const user = payload.user?.id;
-  const channel = payload.channel?.id;
+  // The payload is signed, but its shape is still checked: odd input is ignored, never a 500.
+  const user = slackId(payload.user?.id);
+  const channel = slackId(payload.channel?.id);
   const answer = (ephemeral: string | undefined): InteractionOutcome => ({ ephemeral, channel, user });
-  const action = payload.actions?.[0];
-  if (payload.type !== 'block_actions' || action === undefined || user === undefined) return answer(undefined);
-  const decision = action.action_id === 'approve' ? 'approve' : action.action_id === 'deny' ? 'deny' : undefined;
-  if (decision === undefined || typeof action.value !== 'string') return answer(undefined);
+  const action: unknown = Array.isArray(payload.actions) ? payload.actions[0] : undefined;
+  if (payload.type !== 'block_actions' || user === undefined || typeof action !== 'object' || action === null) return answer(undefined);
+  const { action_id: actionId, value: requestId } = action as { action_id?: unknown; value?: unknown };
+  const decision = actionId === 'approve' ? 'approve' : actionId === 'deny' ? 'deny' : undefined;
+  if (decision === undefined || typeof requestId !== 'string' || requestId.length > 64) return answer(undefined);
 
   const identity = await principalForSlackUser(deps, user);
   if (!identity.ok) return answer(`Nothing was changed: ${identity.reason}.`);
   try {
-    await reviewRequest(deps, identity.caller, action.value, { decision, comment: null, channel: 'slack' });
+    await reviewRequest(deps, identity.caller, requestId, { decision, comment: null, channel: 'slack' });
     return answer(decision === 'approve' ? 'You approved this request.' : 'You denied this request.');
   } catch (error) {
-    if (error instanceof Problem) return answer(`Nothing was changed: ${refusalText(error)}`);
-    throw error;
+    if (!(error instanceof Problem)) throw error;
+    // A replayed click usually lands on the request it decided: "already reviewed" is the truth
+    // the clicker needs, not "already decided" (the refusal is audited as it was decided).
+    const replayed = error.type === 'invalid-transition' && (await reviewsOf(deps.db, [requestId])).some((r) => r.reviewerId === identity.caller.id);
+    return answer(`Nothing was changed: ${replayed ? 'you have already reviewed this request.' : refusalText(error)}`);
   }
+}
+
+/** Slack user and channel ids are short upper-case tokens; anything else is not Slack's. */
+function slackId(value: unknown): string | undefined {
+  return typeof value === 'string' && /^[A-Z0-9]{2,32}$/.test(value) ? value : undefined;
 }
 
 export function refusalText(problem: Problem): string {

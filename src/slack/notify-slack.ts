@@ -7,7 +7,7 @@ import { isInAudience } from '../domain/eligibility.js';
 import { approversOf } from '../domain/profile.js';
 import { findPrincipal } from '../principals/repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
-import { findRequest, lockRequest, reviewsOf, updateRequest } from '../requests/repo.js';
+import { findRequest, lockRequest, reviewsOf, updateRequest, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
 import { requestMessage, requesterNotice } from './messages.js';
 
@@ -20,11 +20,16 @@ type Deps = { db: Db; clock: Clock; slack: SlackGateway; publicUrl: string | und
  *
  * The request row stays locked across the Slack calls: two runs for one request must not both
  * post. Only this request's row waits, for at most the Slack timeout.
+ *
+ * Posting is per target: a message that was posted is recorded even when another target failed,
+ * and the failure is thrown after commit so the delivery is retried. The retry updates what was
+ * posted and posts only where nothing is yet — no approver gets the request twice, and one
+ * approver Slack cannot reach does not keep it from the others.
  */
 export async function syncRequestMessages(deps: Deps, requestId: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
+  const failure = await deps.db.transaction(async (tx): Promise<unknown> => {
     const request = await lockRequest(tx, requestId);
-    if (request === undefined) return;
+    if (request === undefined) return undefined;
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
     const reviews = await reviewsOf(tx, [request.id]);
     const names = await displayNames(deps, [request.requesterId, ...reviews.map((r) => r.reviewerId)]);
@@ -38,16 +43,31 @@ export async function syncRequestMessages(deps: Deps, requestId: string): Promis
       publicUrl: deps.publicUrl,
     });
     const existing = request.slackMessages as SlackMessageRef[];
-    if (existing.length > 0) {
-      for (const ref of existing) await deps.slack.updateMessage(ref, message.text, message.blocks);
-      return;
+    for (const ref of existing) await deps.slack.updateMessage(ref, message.text, message.blocks);
+    if (!postsNow(request, existing)) return undefined;
+
+    const posted = [...existing];
+    let firstFailure: unknown;
+    const post = async (targetOf: () => Promise<string>) => {
+      try {
+        const target = await targetOf();
+        if (posted.some((ref) => ref.channel === target)) return;
+        posted.push(await deps.slack.postMessage(target, message.text, message.blocks));
+      } catch (error) {
+        firstFailure ??= error;
+      }
+    };
+    if (request.slackChannel !== null) {
+      await post(async () => request.slackChannel!);
+    } else {
+      for (const approver of await approversWithSlack(deps, definition, request.requesterId)) {
+        await post(() => deps.slack.openDirectMessage(approver));
+      }
     }
-    if (request.status !== 'pending' && !request.breakGlass) return; // Nothing to ask anyone any more.
-    const posted: SlackMessageRef[] = [];
-    const targets = request.slackChannel !== null ? [request.slackChannel] : await approverDmChannels(deps, definition, request.requesterId);
-    for (const channel of targets) posted.push(await deps.slack.postMessage(channel, message.text, message.blocks));
-    await updateRequest(tx, requestId, { slackMessages: posted });
+    if (posted.length > existing.length) await updateRequest(tx, requestId, { slackMessages: posted });
+    return firstFailure;
   });
+  if (failure !== undefined) throw failure;
 }
 
 /** The requester's direct message for one event of their request, if they have a Slack identity. */
@@ -62,12 +82,21 @@ export async function notifyRequester(deps: Deps, requestId: string, event: stri
   await deps.slack.postMessage(await deps.slack.openDirectMessage(requester.slackUserId), text);
 }
 
-async function approverDmChannels(deps: Deps, definition: Parameters<typeof approversOf>[0], requesterId: string): Promise<string[]> {
+/**
+ * Whether this run posts: the first time, for a request that asks for a decision (or alerts of a
+ * break-glass); after that only to complete DMs that a failed run left out, while it still asks.
+ * A decided request is only ever updated.
+ */
+function postsNow(request: RequestRow, existing: readonly SlackMessageRef[]): boolean {
+  if (existing.length === 0) return request.status === 'pending' || request.breakGlass;
+  const stillAsking = request.status === 'pending' || (request.breakGlass && request.status === 'active');
+  return request.slackChannel === null && stillAsking;
+}
+
+/** The Slack user ids of the request's approvers (never its requester) who have one. */
+async function approversWithSlack(deps: Deps, definition: Parameters<typeof approversOf>[0], requesterId: string): Promise<string[]> {
   const linked = await deps.db.select().from(principals).where(isNotNull(principals.slackUserId));
-  const approvers = linked.filter((p) => !p.disabled && p.id !== requesterId && isInAudience(approversOf(definition), p));
-  const channels: string[] = [];
-  for (const approver of approvers) channels.push(await deps.slack.openDirectMessage(approver.slackUserId!));
-  return channels;
+  return linked.filter((p) => !p.disabled && p.id !== requesterId && isInAudience(approversOf(definition), p)).map((p) => p.slackUserId!);
 }
 
 async function displayNames(deps: Deps, ids: string[]): Promise<Record<string, string>> {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
 import { Problem } from '../http/problems.js';
 import { handleSlashCommand } from './commands.js';
-import { handleInteraction, type SlackCommandDeps } from './interactions.js';
+import { handleInteraction, type BlockActionsPayload, type SlackCommandDeps } from './interactions.js';
 import { isSignedBySlack } from './signature.js';
 
 /** Slack never sends more; anything larger is not Slack (SPEC §3 rule 7). */
@@ -43,7 +43,10 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
       } catch {
         throw new Problem('validation', 'the payload field is not JSON', { errors: [{ field: '/body/payload', message: 'is not JSON' }] });
       }
-      const outcome = await handleInteraction(deps, payload as Parameters<typeof handleInteraction>[1]);
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        throw new Problem('validation', 'the payload field is not a JSON object', { errors: [{ field: '/body/payload', message: 'is not a JSON object' }] });
+      }
+      const outcome = await handleInteraction(deps, payload as BlockActionsPayload);
       // Acknowledge first (Slack waits 3 s at most); the private answer follows through the Web API.
       void reply.status(200).send();
       if (outcome.ephemeral !== undefined && outcome.channel !== undefined && outcome.user !== undefined) {
