@@ -1,12 +1,19 @@
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../adapters/clock.js';
 import { systemActor, appendAudit } from '../audit/writer.js';
-import type { Db } from '../db/client.js';
+import { eq } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.js';
+import { auditEvents } from '../db/schema.js';
 import { newId } from '../domain/ids.js';
 import { generateApiKey, hashApiKey } from './api-key-secret.js';
 import { insertApiKey, insertPrincipal, principalsExistInGroups } from './repo.js';
 
 const BOOTSTRAP_LOCK_ID = 7_301_924;
+
+async function bootstrapHappened(tx: Tx): Promise<boolean> {
+  const rows = await tx.select({ id: auditEvents.id }).from(auditEvents).where(eq(auditEvents.action, 'principal.bootstrapped')).limit(1);
+  return rows.length > 0;
+}
 
 /**
  * On a database with no enabled administrator, installs a `bootstrap-admin` service principal
@@ -22,6 +29,9 @@ export async function ensureBootstrapAdmin(
     // Several API processes may start at once on a fresh database; only one installs the admin.
     await tx.execute(sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_ID})`);
     if (await principalsExistInGroups(tx, options.adminGroups)) return undefined;
+    // Once only: a database that had a bootstrap admin does not get one again when its admins
+    // are later disabled or renamed, even though the key may still sit in the environment.
+    if (await bootstrapHappened(tx)) return undefined;
     const key = options.givenKey ?? generateApiKey();
     const now = deps.clock.now();
     const principalId = newId('prn');
