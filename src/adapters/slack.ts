@@ -65,8 +65,15 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
     userEmail: (user) =>
       call(async () => {
         try {
-          const result = await client.users.info({ user });
-          return result.user?.profile?.email ?? undefined;
+          const found = (await client.users.info({ user })).user;
+          const trusted =
+            found !== undefined &&
+            found.is_email_confirmed === true &&
+            found.deleted !== true &&
+            found.is_bot !== true &&
+            found.is_restricted !== true &&
+            found.is_ultra_restricted !== true;
+          return trusted ? (found.profile?.email ?? undefined) : undefined;
         } catch (error) {
           // An unknown (or deleted) user is an answer, not a failure: there is no e-mail to map.
           if ((error as { data?: { error?: string } }).data?.error === 'user_not_found') return undefined;

@@ -101,6 +101,22 @@ describe('clicks that change nothing', () => {
     await expectNothingChanged(request.id, stranger, 'pending', 0, /not linked/);
   });
 
+  it.each([
+    ['a guest (restricted account)', { is_restricted: true }],
+    ['a single-channel guest', { is_ultra_restricted: true }],
+    ['a bot', { is_bot: true }],
+    ['a user whose e-mail Slack has not confirmed', { is_email_confirmed: false }],
+  ])('%s whose e-mail is an approver\'s is not mapped to that approver', async (_label, flags) => {
+    const bob = await h.t.principal({ groups: ['sre'] });
+    const lookalike = randomSlackId('U');
+    h.slack.users.set(lookalike, bob.email!);
+    h.slack.userFlags.set(lookalike, flags);
+    const { request, channel } = await pendingRequest();
+    await click(h, lookalike, 'approve', request.id, channel).expect(200);
+    await expectNothingChanged(request.id, lookalike, 'pending', 0, /not linked/);
+    expect(await slackUserIdOf(h, bob.id)).toBeNull();
+  });
+
   it('an approver clicking on a request that is already decided', async () => {
     const bob = await slackPerson(h, { groups: ['sre'] });
     const carol = await slackPerson(h, { groups: ['sre'] });

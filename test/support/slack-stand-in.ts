@@ -15,8 +15,10 @@ export interface SlackStandIn {
   /** Base URL for SLACK_API_URL (ends with /api/). */
   url: string;
   calls: SlackCall[];
-  /** Slack users known to users.info: id → e-mail. */
+  /** Slack users known to users.info: id → e-mail (a full member with a confirmed e-mail). */
   users: Map<string, string>;
+  /** Overrides of users.info flags per user id, e.g. { is_restricted: true } for a guest. */
+  userFlags: Map<string, Record<string, unknown>>;
   failNext(...faults: SlackFault[]): void;
   callsTo(method: string): SlackCall[];
   close(): Promise<void>;
@@ -29,6 +31,7 @@ export interface SlackStandIn {
 export async function startSlackStandIn(): Promise<SlackStandIn> {
   const calls: SlackCall[] = [];
   const users = new Map<string, string>();
+  const userFlags = new Map<string, Record<string, unknown>>();
   const faults: SlackFault[] = [];
   let ts = 1_700_000_000;
 
@@ -56,7 +59,10 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
         return send(200, { ok: true, channel: { id: `D${String(args['users']).slice(1)}` } });
       case 'users.info': {
         const email = users.get(String(args['user']));
-        return email === undefined ? send(200, { ok: false, error: 'user_not_found' }) : send(200, { ok: true, user: { id: args['user'], profile: { email } } });
+        return email === undefined ? send(200, { ok: false, error: 'user_not_found' }) : send(200, {
+              ok: true,
+              user: { id: args['user'], is_email_confirmed: true, is_bot: false, is_restricted: false, ...userFlags.get(String(args['user'])), profile: { email } },
+            });
       }
       default:
         return send(200, { ok: false, error: 'unknown_method' });
@@ -68,6 +74,7 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     url: `http://127.0.0.1:${port}/api/`,
     calls,
     users,
+    userFlags,
     failNext: (...next) => faults.push(...next),
     callsTo: (method) => calls.filter((call) => call.method === method),
     close: () =>
