@@ -11,7 +11,7 @@ import { newId } from '../domain/ids.js';
 import { MIN_SESSION_SECONDS } from '../domain/profile.js';
 import { sessionPolicyFor, type Scope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
-import { findProfileVersion } from '../profiles/repo.js';
+import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from '../requests/access.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 import { completeIssuance, insertIssuance } from './repo.js';
@@ -135,6 +135,9 @@ async function planIssuance(deps: IssueDeps, caller: Caller, requestId: string, 
     if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
     if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
       return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
+    }
+    if (await isProfileDeleted(tx, request.profileId)) {
+      return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
     }
     const check = checkConditions(definition.conditions, { mfa: hasMfa(caller), sourceIp: caller.sourceIp, at: now });
     if (!check.ok) {

@@ -59,3 +59,9 @@ export async function updateProfileHead(
   const [row] = await db.update(profiles).set(changes).where(eq(profiles.id, id)).returning();
   return row!;
 }
+
+/** A deleted profile grants nothing more: its open requests can be neither approved nor used. */
+export async function isProfileDeleted(db: Executor, id: string): Promise<boolean> {
+  const [row] = await db.select({ deletedAt: profiles.deletedAt }).from(profiles).where(eq(profiles.id, id));
+  return row === undefined || row.deletedAt !== null;
+}

@@ -5,7 +5,7 @@ import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
-import { findProfileVersion } from '../profiles/repo.js';
+import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
@@ -57,6 +57,9 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       return refuse(problem, 'approver-mfa');
     }
 
+    if (input.decision === 'approve' && (await isProfileDeleted(tx, request.profileId))) {
+      return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
+    }
     const reviews = await reviewsOf(tx, [request.id]);
     const decision = decide(factsOf(request, reviews), { kind: input.decision, reviewerId: caller.id }, deps.clock.now());
     if (!decision.ok) {

@@ -133,3 +133,17 @@ describe('anyone but the requester', () => {
     expect(h.aws.assumeRoleCalls).toHaveLength(before);
   });
 });
+
+describe('a deleted profile', () => {
+  it('issues nothing more for its active requests', async () => {
+    const { t, aws } = h;
+    const profile = await createProfile(t);
+    const alice = await t.principal({ groups: ['dev'] });
+    const request = await openRequest(t, alice.key, profile.name);
+    await t.http().delete(`/v1/profiles/${profile.id}`).set(auth(t.adminKey)).expect(204);
+    const calls = aws.assumeRoleCalls.length;
+    const refused = await issue(t, alice.key, request.id).expect(409);
+    expect(refused.body.type).toBe('invalid-transition');
+    expect(aws.assumeRoleCalls.length).toBe(calls);
+  });
+});

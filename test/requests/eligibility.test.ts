@@ -161,14 +161,16 @@ describe('eligibility is judged at review time', () => {
     expect(first.body.status).toBe('pending');
   });
 
-  it('keeps reviewing a request whose profile was deleted afterwards, under its version', async () => {
+  it('refuses to approve a request whose profile was deleted afterwards; a deny still ends it', async () => {
     const profile = await createProfile(t);
     const alice = await t.principal({ groups: ['dev'] });
     const bob = await t.principal({ groups: ['sre'] });
     const request = await openRequest(t, alice.key, { profile: profile.name });
     await t.http().delete(`/v1/profiles/${profile.id}`).set(auth(t.adminKey)).expect(204);
-    const approved = await review(t, bob.key, request.id, 'approve').expect(200);
-    expect(approved.body.status).toBe('active');
+    const refused = await review(t, bob.key, request.id, 'approve').expect(409);
+    expect(refused.body.type).toBe('invalid-transition');
+    const denied = await review(t, bob.key, request.id, 'deny').expect(200);
+    expect(denied.body.status).toBe('denied');
   });
 });
 
