@@ -4,9 +4,15 @@ import { isInAudience } from '../domain/eligibility.js';
 import { approversOf, type ProfileDefinition } from '../domain/profile.js';
 import type { RequestRow } from './repo.js';
 
-/** Approvers of the request's own profile version, judged by the caller's groups now (SPEC §3 rule 2). */
+/**
+ * Approvers of the request's own profile version, judged by the caller's groups now (SPEC §3
+ * rule 2). A service account approves only when the profile names it: an admin can put any
+ * service account in any group, and must not thereby mint an approver for their own requests.
+ */
 export function isApproverOf(definition: ProfileDefinition, caller: Caller): boolean {
-  return isInAudience(approversOf(definition), caller);
+  const approvers = approversOf(definition);
+  if (caller.kind === 'service') return approvers.principals.includes(caller.id);
+  return isInAudience(approvers, caller);
 }
 
 /** Who may read a request: its requester, its approvers, admins and auditors. */

@@ -154,3 +154,17 @@ describe('identities are compared canonically (rule 10)', () => {
     await expectSelfReviewRefused(token, alice.id, byToken.id, 'deny');
   });
 });
+
+describe('an admin minting an approver', () => {
+  it('cannot approve their own request through a service account they put in the approver group', async () => {
+    const profile = await createProfile(t, { requesters: { groups: ['dev'] } });
+    const admin = await t.principal({ groups: ['brevet-admins', 'dev'] });
+    const request = await openRequest(t, admin.key, { profile: profile.name });
+    const robot = await t.principal({ kind: 'service', displayName: 'robot', groups: ['sre'] });
+    // Not an approver, so the request is not even visible to it: the same 404 as a missing one.
+    const response = await review(t, robot.key, request.id, 'approve');
+    expect(response.status).toBe(404);
+    const after = await t.http().get(`/v1/requests/${request.id}`).set(auth(admin.key)).expect(200);
+    expect(after.body).toMatchObject({ status: 'pending', reviews: [] });
+  });
+});
