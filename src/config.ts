@@ -39,6 +39,8 @@ export interface OidcConfig {
   /** Absent: discovered from the issuer's /.well-known/openid-configuration. */
   jwksUrl: string | undefined;
   groupsClaim: string;
+  /** Treat a token without `email_verified` as verified (IdPs such as Entra ID never send it). */
+  trustUnverifiedEmail: boolean;
 }
 
 export class ConfigError extends Error {
@@ -66,7 +68,13 @@ export function loadConfig(env: Env = process.env): Config {
     url('OIDC_ISSUER', oidcIssuer);
     const audience = read('OIDC_AUDIENCE');
     if (audience === undefined) throw new ConfigError('OIDC_AUDIENCE', 'required when OIDC_ISSUER is set');
-    oidc = { issuer: oidcIssuer, audience, jwksUrl: oidcJwksUrl, groupsClaim: read('OIDC_GROUPS_CLAIM') ?? 'groups' };
+    oidc = {
+      issuer: oidcIssuer,
+      audience,
+      jwksUrl: oidcJwksUrl,
+      groupsClaim: read('OIDC_GROUPS_CLAIM') ?? 'groups',
+      trustUnverifiedEmail: boolean('OIDC_EMAIL_VERIFIED_OPTIONAL', read('OIDC_EMAIL_VERIFIED_OPTIONAL'), false),
+    };
   } else if (oidcJwksUrl !== undefined) {
     throw new ConfigError('OIDC_ISSUER', 'required when OIDC_JWKS_URL is set (tokens are checked against it)');
   }

@@ -222,3 +222,17 @@ async function allPrincipals(): Promise<unknown[]> {
 async function principalCount(): Promise<number> {
   return (await allPrincipals()).length;
 }
+
+describe('e-mails the IdP did not verify', () => {
+  it.each([
+    ['missing', undefined],
+    ['the string "true"', 'true'],
+  ])('with email_verified %s, the token neither links to nor claims the e-mail', async (_label, verified) => {
+    const email = `unverified-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
+    const admin = await t.http().post('/v1/principals').set(auth(t.adminKey)).send({ email, displayName: 'Victim', groups: ['sre'] }).expect(201);
+    const token = await issuer.token({ sub: `claimant-${email}`, email, email_verified: verified });
+    const me = await t.http().get('/v1/me').set(auth(token)).expect(200);
+    expect(me.body.id).not.toBe(admin.body.id);
+    expect(me.body.email).toBeNull();
+  });
+});

@@ -6,8 +6,8 @@ import type { Clock } from './clock.js';
 export interface VerifiedToken {
   issuer: string;
   subject: string;
+  /** Only a verified email (see claimsOf). */
   email: string | undefined;
-  emailVerified: boolean | undefined;
   name: string | undefined;
   groups: string[];
   amr: string[];
@@ -92,11 +92,14 @@ function claimsOf(payload: JWTPayload, config: OidcConfig): VerifiedToken {
   const groups = payload[config.groupsClaim];
   const amr = payload['amr'];
   const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  const verified = payload['email_verified'];
+  // An e-mail names a person in Brevet (approver lists, linking, Slack): only a verified one counts.
+  // Exactly `true`, or absent where the operator says the IdP never sends the claim.
+  const emailTrusted = verified === true || (verified === undefined && config.trustUnverifiedEmail);
   return {
     issuer: payload.iss!,
     subject: payload.sub!,
-    email: str(payload['email']),
-    emailVerified: typeof payload['email_verified'] === 'boolean' ? payload['email_verified'] : undefined,
+    email: emailTrusted ? str(payload['email']) : undefined,
     name: str(payload['name']),
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
     amr: Array.isArray(amr) ? amr.filter((a): a is string => typeof a === 'string') : [],

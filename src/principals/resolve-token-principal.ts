@@ -17,8 +17,8 @@ import {
  * Finds the principal behind a verified OIDC token, provisioning it on first sight.
  *
  * Matching is by issuer+subject first; a principal an admin created ahead of time is linked
- * by canonical email, unless the IdP says the email is unverified (an unverified email must
- * never take over someone's principal). The token's groups are the truth for OIDC persons:
+ * by canonical email. The verifier passes only verified emails (an unverified one must never
+ * take over someone's principal), so a token without one gets a principal without an email. The token's groups are the truth for OIDC persons:
  * they are stored on each change so that Slack clicks, which carry no token, see them too.
  */
 export async function resolveTokenPrincipal(
@@ -54,7 +54,6 @@ async function linkOrProvision(
       if (existing.oidcSubject !== null && existing.oidcSubject !== subject) {
         throw new Problem('unauthenticated', 'this email belongs to another identity');
       }
-      if (token.emailVerified === false) throw new Problem('unauthenticated', 'the token email is not verified');
       const linked = await updatePrincipal(tx, existing.id, { oidcSubject: subject, updatedAt: now });
       await appendAudit(tx, deps.clock, {
         actor: { id: existing.id, kind: existing.kind },
@@ -68,7 +67,7 @@ async function linkOrProvision(
     const inserted = await insertPrincipal(tx, {
       id,
       kind: 'person',
-      email: token.emailVerified === false ? null : (email ?? null),
+      email: email ?? null,
       oidcSubject: subject,
       displayName: token.name ?? email ?? token.subject,
       groups,

@@ -88,6 +88,7 @@ export async function startOidcIssuer(opts: { audience?: string } = {}): Promise
       aud: audience,
       sub: 'user-1',
       email: 'user1@example.com',
+      email_verified: true,
       name: 'User One',
       groups: [],
       amr: ['pwd'],
