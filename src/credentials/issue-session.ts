@@ -28,6 +28,13 @@ export type IssuanceKind = 'credentials' | 'console';
 
 const SAFE_NAME = /[^\w+=,.@-]/g;
 
+/**
+ * STS counts the duration from when it handles the call, not from when Brevet computed it:
+ * this much of the window is kept back so that the call's own time (timeouts and retries
+ * included) cannot push Expiration past the window end.
+ */
+export const ISSUANCE_MARGIN_SECONDS = 20;
+
 /** SourceIdentity and session names allow `[\w+=,.@-]`, 2..64 characters. */
 export function sourceIdentityOf(caller: Pick<Caller, 'email' | 'id'>): string {
   const raw = (caller.email ?? caller.id).replace(SAFE_NAME, '-').slice(0, 64);
@@ -62,7 +69,9 @@ export async function issueSession(deps: IssueDeps, caller: Caller, requestId: s
       expiresAt: credentials.expiration,
       completedAt: deps.clock.now(),
     });
-    const withheld = request.status !== 'active';
+    // Rule 4 holds on what AWS answered, whatever its clock: a late expiration is not handed out.
+    const tooLate = request.endsAt !== null && credentials.expiration > request.endsAt;
+    const withheld = request.status !== 'active' || tooLate;
     if (withheld && request.denyPolicyStatus !== null && (request.revocationCleanupAt ?? new Date(0)) < credentials.expiration) {
       // The deny statement must outlive this credential too.
       await updateRequest(tx, requestId, { revocationCleanupAt: credentials.expiration });
@@ -83,13 +92,19 @@ export async function issueSession(deps: IssueDeps, caller: Caller, requestId: s
         roleArn: plan.assumeRole.roleArn,
         durationSeconds: plan.assumeRole.durationSeconds,
         expiration: credentials.expiration.toISOString(),
-        ...(withheld ? { withheld: true, reason: `the request became ${request.status} during issuance` } : {}),
+        ...(withheld
+          ? { withheld: true, reason: tooLate ? 'AWS set an expiration past the window end' : `the request became ${request.status} during issuance` }
+          : {}),
       },
     });
-    return withheld ? request.status : null;
+    if (!withheld) return null;
+    return tooLate ? 'expiration-past-window' : request.status;
   });
   // Thrown after the commit: throwing inside the transaction would roll back the record of
   // credentials that exist in AWS (issuance left `pending`, no audit event of them).
+  if (withheldStatus === 'expiration-past-window') {
+    throw new Problem('upstream-sts', "AWS set the session's expiration past the window end (clock skew); the credentials were withheld");
+  }
   if (withheldStatus !== null) throw new Problem('invalid-transition', `the request is ${withheldStatus}`);
   return credentials;
 }
@@ -144,10 +159,9 @@ async function planIssuance(deps: IssueDeps, caller: Caller, requestId: string, 
       return refuse(new Problem('condition-failed', check.detail, { condition: check.condition }), 'condition-failed', { condition: check.condition });
     }
     const secondsLeft = Math.floor((request.endsAt.getTime() - now.getTime()) / 1000);
-    if (secondsLeft < MIN_SESSION_SECONDS) {
-      return refuse(new Problem('window-too-short', `${secondsLeft} s remain in the window; STS sessions last at least 900 s`), 'window-too-short', {
-        secondsLeft,
-      });
+    if (secondsLeft - ISSUANCE_MARGIN_SECONDS < MIN_SESSION_SECONDS) {
+      const detail = `${secondsLeft} s remain in the window; STS sessions last at least ${MIN_SESSION_SECONDS} s and ${ISSUANCE_MARGIN_SECONDS} s are kept for the call`;
+      return refuse(new Problem('window-too-short', detail), 'window-too-short', { secondsLeft });
     }
 
     const issuanceId = newId('iss');
@@ -164,7 +178,7 @@ async function planIssuance(deps: IssueDeps, caller: Caller, requestId: string, 
           sessionName,
           sourceIdentity,
           // Never past the window end (rule 4), never past the profile's maximum.
-          durationSeconds: Math.min(secondsLeft, definition.maxDurationSeconds),
+          durationSeconds: Math.min(secondsLeft - ISSUANCE_MARGIN_SECONDS, definition.maxDurationSeconds),
           tags: { ...definition.sessionTags, 'brevet:request-id': request.id, 'brevet:requester': sourceIdentity },
           policy: sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null),
           externalId: definition.externalId,

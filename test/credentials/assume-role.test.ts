@@ -1,6 +1,7 @@
 // SPEC §4.1: what Brevet asks of STS for one issuance, read back from the STS stand-in as the
 // real SDK serialised it, and the window arithmetic of rule 4.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ISSUANCE_MARGIN_SECONDS } from '../../src/credentials/issue-session.js';
 import {
   auditOf,
   createProfile,
@@ -57,7 +58,7 @@ describe('the AssumeRole call', () => {
     expect(call.roleSessionName).toBe(`brevet-${request.id}`);
     expect(call.sourceIdentity).toBe(expectedIdentity);
     expect(call.externalId).toBe('brevet-ext-4242');
-    expect(call.durationSeconds).toBe(1800);
+    expect(call.durationSeconds).toBe(1800 - ISSUANCE_MARGIN_SECONDS);
     expect(JSON.parse(call.policy!)).toEqual(PROFILE_POLICY);
     expect(call.tags).toHaveLength(4);
     expect(tagsOf(call)).toEqual({ team: 'payments', env: 'prod', 'brevet:request-id': request.id, 'brevet:requester': expectedIdentity });
@@ -70,7 +71,7 @@ describe('the AssumeRole call', () => {
       sessionName: `brevet-${request.id}`,
       sourceIdentity: expectedIdentity,
       roleArn: roleArn('PaymentsAdmin'),
-      durationSeconds: 1800,
+      durationSeconds: 1800 - ISSUANCE_MARGIN_SECONDS,
       format: 'json',
     });
     const [row] = await issuancesOf(h.t, request.id);
@@ -135,44 +136,44 @@ describe('the AssumeRole call', () => {
 });
 
 describe('DurationSeconds', () => {
-  it('is the time left in the window: 1800 s window, 600 s later → 1200', async () => {
+  it('is the time left in the window less the call margin: 1800 s window, 600 s later → 1180', async () => {
     const profile = await createProfile(h.t);
     const requester = await h.t.principal({ groups: ['dev'] });
     const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
     h.t.clock.advance(600_000);
     const response = await issue(h.t, requester.key, request.id);
     expect(response.status).toBe(200);
-    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ISSUANCE_MARGIN_SECONDS);
     expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(new Date(request.endsAt!).getTime());
   });
 
-  it('is the profile maximum for a request of the maximum length', async () => {
+  it('stays within the profile maximum for a request of the maximum length', async () => {
     const profile = await createProfile(h.t, { maxDurationSeconds: 1200, defaultDurationSeconds: 900 });
     const requester = await h.t.principal({ groups: ['dev'] });
     const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1200 });
     expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
-    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ISSUANCE_MARGIN_SECONDS);
   });
 
-  it('is exactly 900 s when 900 s remain', async () => {
+  it('is exactly 900 s when 900 s plus the margin remain', async () => {
     const profile = await createProfile(h.t);
     const requester = await h.t.principal({ groups: ['dev'] });
     const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
-    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 900_000));
+    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - (900 + ISSUANCE_MARGIN_SECONDS) * 1000));
     const response = await issue(h.t, requester.key, request.id);
     expect(response.status).toBe(200);
     expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(900);
-    // STS prints whole seconds: the expiration is the window end, truncated.
+    // The margin is left between the expiration and the window end (STS prints whole seconds).
     const gap = new Date(request.endsAt!).getTime() - new Date(response.body.expiration).getTime();
-    expect(gap).toBeGreaterThanOrEqual(0);
-    expect(gap).toBeLessThan(1000);
+    expect(gap).toBeGreaterThanOrEqual(ISSUANCE_MARGIN_SECONDS * 1000);
+    expect(gap).toBeLessThan((ISSUANCE_MARGIN_SECONDS + 1) * 1000);
   });
 
-  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s remain', async () => {
+  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s plus the margin remain', async () => {
     const profile = await createProfile(h.t);
     const requester = await h.t.principal({ groups: ['dev'] });
     const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
-    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 899_500));
+    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 919_500));
     const before = h.aws.assumeRoleCalls.length;
 
     const response = await issue(h.t, requester.key, request.id, 'credential_process');
@@ -181,6 +182,25 @@ describe('DurationSeconds', () => {
     expect(await issuancesOf(h.t, request.id)).toEqual([]);
     const [refused] = await auditOf(h.t, request.id, 'credentials.refused');
     expect(refused).toMatchObject({ actorId: requester.id });
-    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 899 });
+    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 919 });
+  });
+});
+
+describe('an AWS clock ahead of Brevet', () => {
+  it('withholds credentials whose Expiration would pass the window end, and records them', async () => {
+    const profile = await createProfile(h.t);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
+    const brevetNow = h.aws.now;
+    h.aws.now = () => new Date(h.t.clock.now().getTime() + (ISSUANCE_MARGIN_SECONDS + 5) * 1000);
+    try {
+      const response = await issue(h.t, requester.key, request.id);
+      expectProblem(response, 502, 'upstream-sts');
+      expect(JSON.stringify(response.body)).not.toContain(h.aws.issued.at(-1)!.secretAccessKey);
+    } finally {
+      h.aws.now = brevetNow;
+    }
+    const [issued] = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(issued!.details).toMatchObject({ withheld: true, accessKeyId: h.aws.issued.at(-1)!.accessKeyId });
   });
 });
