@@ -240,3 +240,13 @@ describe('justification length: characters after trimming', () => {
     expect(check({ minJustificationLength: 0 }, justify(''))).toEqual({ ok: true });
   });
 });
+
+describe('ticket patterns that would backtrack catastrophically in JavaScript', () => {
+  it.each(['(a+)+$', 'INC-(\\d|\\d\\d)+', '(\\w|\\d)+x'])('%s answers a hostile ticket at once (RE2, linear time)', (ticketPattern) => {
+    const conditions = { requireMfa: false, sourceCidrs: [], timeWindows: [], ticketPattern, minJustificationLength: 0 };
+    const hostile = `${'INC-'.slice(0, ticketPattern.startsWith('INC') ? 4 : 0)}${'1'.repeat(120)}!`;
+    // With a backtracking engine this call would not return for minutes (the test would time out).
+    const result = checkConditions(conditions, { mfa: false, sourceIp: null, at: new Date(), request: { ticket: hostile, justification: '' } });
+    expect(result).toMatchObject({ ok: false, condition: 'ticket' });
+  });
+});

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { RE2JS } from 're2js';
 
 /** A weekly time window in a zone: `end` before `start` means it runs past midnight. */
 export interface TimeWindow {
@@ -48,7 +49,8 @@ export function checkConditions(conditions: Conditions, context: ConditionContex
   }
   if (context.request !== undefined) {
     const { ticket, justification } = context.request;
-    if (conditions.ticketPattern !== null && (ticket === null || !new RegExp(`^(?:${conditions.ticketPattern})$`).test(ticket))) {
+    // RE2 semantics (linear time): a requester's ticket can never make a pattern backtrack for long.
+    if (conditions.ticketPattern !== null && (ticket === null || !RE2JS.compile(conditions.ticketPattern).matches(ticket))) {
       return { ok: false, condition: 'ticket', detail: `a ticket matching ${conditions.ticketPattern} is required` };
     }
     if ([...justification.trim()].length < conditions.minJustificationLength) {

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import safeRegex from 'safe-regex2';
+import { RE2JS } from 're2js';
 import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow } from './conditions.js';
 import { canonicalPrincipalEntries, type Audience } from './eligibility.js';
 import { canonicalGroups } from './identity.js';
@@ -184,12 +184,15 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/** Admin-supplied patterns run on user input: they must compile and be free of catastrophic backtracking. */
+/**
+ * Admin-supplied patterns run on user input, so they run on RE2 (linear time, no backtracking):
+ * they must compile there — no backreferences or lookaround — and match the whole ticket.
+ */
 function checkPattern(pattern: string): string | null {
   try {
-    new RegExp(pattern);
-  } catch {
-    return 'is not a valid regular expression';
+    RE2JS.compile(pattern);
+    return null;
+  } catch (error) {
+    return `is not a valid RE2 regular expression (${error instanceof Error ? error.message : 'syntax error'})`;
   }
-  return safeRegex(pattern) ? null : 'may backtrack catastrophically; simplify it';
 }
