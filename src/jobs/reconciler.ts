@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lte, or } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { applyDenyPolicy } from '../credentials/deny-policy-revocation.js';
 import { ENDING_NOTICE_SECONDS } from '../requests/notify-ending-soon.js';
@@ -47,6 +47,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         and(eq(requests.denyPolicyStatus, 'applied'), lte(requests.revocationCleanupAt, now)),
       ),
     )
+    // Random order: rows that keep failing (an IAM outage) cannot crowd out the rest of the batch.
+    .orderBy(sql`random()`)
     .limit(BATCH);
   for (const request of due) {
     for (const job of dueJobsOf(request).filter((j) => j.runAt <= now)) {
@@ -58,7 +60,12 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
     }
   }
 
-  const denyPending = await deps.db.select({ id: requests.id }).from(requests).where(eq(requests.denyPolicyStatus, 'pending')).limit(BATCH);
+  const denyPending = await deps.db
+    .select({ id: requests.id })
+    .from(requests)
+    .where(eq(requests.denyPolicyStatus, 'pending'))
+    .orderBy(sql`random()`)
+    .limit(BATCH);
   for (const { id } of denyPending) {
     try {
       if (await applyDenyPolicy(deps, id)) report.denyPolicies += 1;
