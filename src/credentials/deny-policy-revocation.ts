@@ -3,7 +3,8 @@ import type { Clock } from '../adapters/clock.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import { REVOCATION_POLICY_NAME, roleNameOf, statementSid, withDenyStatement, withoutDenyStatement } from '../domain/deny-policy.js';
+import { REVOCATION_POLICY_NAME, revocationDocument, roleNameOf, statementSid } from '../domain/deny-policy.js';
+import { appliedRevocationsOnRole } from './repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 
@@ -13,18 +14,19 @@ type Deps = { db: Db; clock: Clock; rolePolicies: RolePolicyStore };
  * Puts the Deny statement of a revoked request on its role (SPEC §4.4), killing the request's
  * outstanding sessions. Idempotent; does nothing unless the request's deny policy is `pending`.
  *
- * The role's inline policy is read, merged and written back. Two revocations on one role must
- * not overwrite each other, so the read-modify-write runs under a transaction-scoped advisory
- * lock on the role name; this is the one place where a network call runs inside a transaction,
+ * Brevet's statements are rebuilt from the database (every request whose Deny is applied on
+ * the role), other owners' statements are kept from what IAM returns. Two revocations on one
+ * role must not interleave, so the edit runs under a transaction-scoped advisory lock on the
+ * role name; this is the one place where a network call runs inside a transaction,
  * and it touches no row but the request's own.
  */
 export function applyDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
-  return editRolePolicy(deps, requestId, 'pending', 'applied', (document) => withDenyStatement(document, requestId));
+  return editRolePolicy(deps, requestId, 'pending', 'applied', (applied) => [...applied, requestId]);
 }
 
 /** Removes the statement once the last credential has expired (the revocation-cleanup job). */
 export function removeDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
-  return editRolePolicy(deps, requestId, 'applied', 'removed', (document) => withoutDenyStatement(document, requestId), true);
+  return editRolePolicy(deps, requestId, 'applied', 'removed', (applied) => applied.filter((id) => id !== requestId), true);
 }
 
 async function editRolePolicy(
@@ -32,7 +34,8 @@ async function editRolePolicy(
   requestId: string,
   from: 'pending' | 'applied',
   to: 'applied' | 'removed',
-  edit: (document: string | undefined) => string | null,
+  /** From the requests whose Deny is on the role now, the ones that must be after this edit. */
+  revokedAfter: (applied: string[]) => string[],
   onlyWhenDue = false,
 ): Promise<boolean> {
   return deps.db.transaction(async (tx) => {
@@ -60,7 +63,8 @@ async function editRolePolicy(
       return false;
     }
 
-    const next = edit(await deps.rolePolicies.get(roleName, REVOCATION_POLICY_NAME));
+    const revoked = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn));
+    const next = revocationDocument(await deps.rolePolicies.get(roleName, REVOCATION_POLICY_NAME), revoked);
     if (next === null) await deps.rolePolicies.delete(roleName, REVOCATION_POLICY_NAME);
     else await deps.rolePolicies.put(roleName, REVOCATION_POLICY_NAME, next);
 

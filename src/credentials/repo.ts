@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { issuances } from '../db/schema.js';
+import { issuances, profileVersions, requests } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 
 export type IssuanceRow = typeof issuances.$inferSelect;
@@ -33,4 +33,14 @@ export async function latestCredentialExpiry(db: Executor, requestId: string, wi
   if (issued === null) return pending;
   if (pending === null) return issued;
   return issued > pending ? issued : pending;
+}
+
+/** Requests whose Deny statement is on this role now (deny policy `applied`), by the role's ARN. */
+export async function appliedRevocationsOnRole(db: Executor, roleArn: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: requests.id })
+    .from(requests)
+    .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
+    .where(and(eq(requests.denyPolicyStatus, 'applied'), sql`${profileVersions.definition}->>'roleArn' = ${roleArn}`));
+  return rows.map((row) => row.id);
 }

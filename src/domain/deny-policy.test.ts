@@ -2,7 +2,7 @@
 // BrevetRevocations document: other owners' statements survive, each request appears once, and
 // removing the last statement deletes the document.
 import { describe, expect, it } from 'vitest';
-import { denyStatementFor, REVOCATION_POLICY_NAME, roleNameOf, sessionNameFor, statementSid, withDenyStatement, withoutDenyStatement } from './deny-policy.js';
+import { denyStatementFor, REVOCATION_POLICY_NAME, revocationDocument, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
 import { newId } from './ids.js';
 
 const ID = 'req_0123456789abcdefghjk';
@@ -38,50 +38,44 @@ describe('the statement', () => {
   });
 });
 
-describe('withDenyStatement', () => {
+describe('revocationDocument', () => {
   it('creates the document when the role has none', () => {
-    expect(parse(withDenyStatement(undefined, ID))).toEqual({ Version: '2012-10-17', Statement: [denyStatementFor(ID)] });
+    expect(parse(revocationDocument(undefined, [ID]))).toEqual({ Version: '2012-10-17', Statement: [denyStatementFor(ID)] });
   });
 
-  it("appends to the statements already there, another owner's included, unchanged", () => {
+  it("keeps another owner's statements unchanged and rebuilds Brevet's from the ids given", () => {
     const existing = JSON.stringify({ Version: '2012-10-17', Statement: [foreign, denyStatementFor(OTHER)] });
-    expect(parse(withDenyStatement(existing, ID)).Statement).toEqual([foreign, denyStatementFor(OTHER), denyStatementFor(ID)]);
+    expect(parse(revocationDocument(existing, [OTHER, ID])).Statement).toEqual([foreign, ...[ID, OTHER].sort().map(denyStatementFor)]);
+  });
+
+  it('restores a Deny that a stale IAM read lacks: the ids, not the document, decide', () => {
+    const stale = JSON.stringify({ Version: '2012-10-17', Statement: [foreign] });
+    expect(parse(revocationDocument(stale, [OTHER, ID])).Statement).toEqual([foreign, ...[ID, OTHER].sort().map(denyStatementFor)]);
   });
 
   it('accepts a document whose Statement is a single object', () => {
     const existing = JSON.stringify({ Version: '2012-10-17', Statement: foreign });
-    expect(parse(withDenyStatement(existing, ID)).Statement).toEqual([foreign, denyStatementFor(ID)]);
+    expect(parse(revocationDocument(existing, [ID])).Statement).toEqual([foreign, denyStatementFor(ID)]);
   });
 
-  it('is idempotent: a retried revocation adds no second copy', () => {
-    const once = withDenyStatement(undefined, ID);
-    expect(withDenyStatement(once, ID)).toBe(once);
+  it('is idempotent: the same ids give the same document, each request once', () => {
+    const once = revocationDocument(undefined, [ID, ID]);
+    expect(revocationDocument(once!, [ID])).toBe(once);
+    expect(parse(once).Statement).toHaveLength(1);
   });
 
   it('refuses to overwrite a document it cannot read', () => {
-    expect(() => withDenyStatement('{not json', ID)).toThrow();
+    expect(() => revocationDocument('{not json', [ID])).toThrow();
   });
-});
 
-describe('withoutDenyStatement', () => {
-  it("removes only this request's statement", () => {
+  it("removes a request's statement by leaving its id out, and keeps the rest", () => {
     const existing = JSON.stringify({ Version: '2012-10-17', Statement: [foreign, denyStatementFor(ID), denyStatementFor(OTHER)] });
-    expect(parse(withoutDenyStatement(existing, ID)).Statement).toEqual([foreign, denyStatementFor(OTHER)]);
+    expect(parse(revocationDocument(existing, [OTHER])).Statement).toEqual([foreign, denyStatementFor(OTHER)]);
   });
 
-  it('returns null (delete the policy) when the last statement goes, or when there was no document', () => {
-    expect(withoutDenyStatement(withDenyStatement(undefined, ID), ID)).toBeNull();
-    expect(withoutDenyStatement(undefined, ID)).toBeNull();
-  });
-
-  it("leaves a document without this request's statement as it was", () => {
-    const existing = JSON.stringify({ Version: '2012-10-17', Statement: [foreign] });
-    expect(parse(withoutDenyStatement(existing, ID))).toEqual({ Version: '2012-10-17', Statement: [foreign] });
-  });
-
-  it('round-trips: add then remove gives back the statements that were there', () => {
-    const existing = JSON.stringify({ Version: '2012-10-17', Statement: [foreign] });
-    expect(parse(withoutDenyStatement(withDenyStatement(withDenyStatement(existing, ID), OTHER), ID)).Statement).toEqual([foreign, denyStatementFor(OTHER)]);
+  it('returns null (delete the policy) when nothing is left, or when there was nothing', () => {
+    expect(revocationDocument(revocationDocument(undefined, [ID])!, [])).toBeNull();
+    expect(revocationDocument(undefined, [])).toBeNull();
   });
 });
 

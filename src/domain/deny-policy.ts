@@ -5,6 +5,7 @@
  */
 
 export const REVOCATION_POLICY_NAME = 'BrevetRevocations';
+const SID_PREFIX = 'BrevetRevoke';
 
 interface PolicyDocument {
   Version: string;
@@ -13,7 +14,7 @@ interface PolicyDocument {
 
 /** Sids allow [A-Za-z0-9] only. */
 export function statementSid(requestId: string): string {
-  return `BrevetRevoke${requestId.replace(/[^A-Za-z0-9]/g, '')}`;
+  return `${SID_PREFIX}${requestId.replace(/[^A-Za-z0-9]/g, '')}`;
 }
 
 export function sessionNameFor(requestId: string): string {
@@ -38,20 +39,19 @@ function parse(document: string | undefined): PolicyDocument {
   return { Version: parsed.Version ?? '2012-10-17', Statement: statements as Record<string, unknown>[] };
 }
 
-/** The document with this request's Deny statement added (once). */
-export function withDenyStatement(document: string | undefined, requestId: string): string {
+/**
+ * The role's revocation document for exactly these revoked requests: Brevet's statements are
+ * rebuilt from the given ids (the database's truth), every other statement is kept as it is.
+ * Rebuilding instead of editing what IAM returned means an IAM read that lags a recent write
+ * (IAM is eventually consistent) cannot make Brevet drop another request's Deny.
+ * Null when nothing is left: delete the policy.
+ */
+export function revocationDocument(document: string | undefined, requestIds: readonly string[]): string | null {
   const policy = parse(document);
-  const sid = statementSid(requestId);
-  if (!policy.Statement.some((s) => s['Sid'] === sid)) policy.Statement.push(denyStatementFor(requestId));
-  return JSON.stringify(policy);
-}
-
-/** The document without this request's statement; null when nothing is left (delete the policy). */
-export function withoutDenyStatement(document: string | undefined, requestId: string): string | null {
-  const policy = parse(document);
-  const sid = statementSid(requestId);
-  policy.Statement = policy.Statement.filter((s) => s['Sid'] !== sid);
-  return policy.Statement.length === 0 ? null : JSON.stringify(policy);
+  const foreign = policy.Statement.filter((s) => typeof s['Sid'] !== 'string' || !s['Sid'].startsWith(SID_PREFIX));
+  const ours = [...new Set(requestIds)].sort().map(denyStatementFor);
+  const statements = [...foreign, ...ours];
+  return statements.length === 0 ? null : JSON.stringify({ Version: policy.Version, Statement: statements });
 }
 
 /** `arn:aws:iam::123456789012:role/path/Name` → `Name`. */
