@@ -7,7 +7,8 @@ export interface SlackMessageRef {
 
 /** The Slack Web API calls Brevet makes. Failures throw SlackFailure; callers retry through jobs. */
 export interface SlackGateway {
-  postMessage(channel: string, text: string, blocks?: unknown[]): Promise<SlackMessageRef>;
+  /** Posts a message; with `threadTs`, as a reply in the thread of that message. */
+  postMessage(channel: string, text: string, blocks?: unknown[], threadTs?: string): Promise<SlackMessageRef>;
   updateMessage(ref: SlackMessageRef, text: string, blocks: unknown[]): Promise<void>;
   postEphemeral(channel: string, user: string, text: string): Promise<void>;
   /** The DM channel with a user. */
@@ -44,9 +45,14 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
     }
   };
   return {
-    postMessage: (channel, text, blocks) =>
+    postMessage: (channel, text, blocks, threadTs) =>
       call(async () => {
-        const result = await client.chat.postMessage({ channel, text, ...(blocks === undefined ? {} : { blocks: blocks as never }) });
+        const result = await client.chat.postMessage({
+          channel,
+          text,
+          ...(blocks === undefined ? {} : { blocks: blocks as never }),
+          ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+        });
         return { channel: result.channel ?? channel, ts: result.ts! };
       }),
     updateMessage: (ref, text, blocks) =>

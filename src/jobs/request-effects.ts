@@ -69,6 +69,9 @@ export function createRequestEffects(deps: {
             deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:requester'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
           }
         }
+        if (deps.slack && change.events.includes('request.reminded')) {
+          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:reminder'], { event: 'request.reminded', requestId: request.id, payload: { requestId: request.id, event: 'request.reminded' } })));
+        }
         if (deps.slack && change.events.length > 0) {
           const event = change.events.at(-1)!;
           deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:messages'], { event, requestId: request.id, payload: { requestId: request.id, event } })));

@@ -116,4 +116,14 @@ export interface SlackDeliveryPayload {
 export async function deliverToSlack(deps: Deps, target: string, payload: SlackDeliveryPayload): Promise<void> {
   if (target === 'slack:messages') await syncRequestMessages(deps, payload.requestId);
   else if (target === 'slack:requester') await notifyRequester(deps, payload.requestId, payload.event);
+  else if (target === 'slack:reminder') await remindInThreads(deps, payload.requestId);
+}
+
+/** A reminder to approvers (SPEC §5 `remind`): a reply under each message that asks for a decision. */
+async function remindInThreads(deps: Deps, requestId: string): Promise<void> {
+  const request = await findRequest(deps.db, requestId);
+  if (request === undefined || request.status !== 'pending') return;
+  const approvals = (await reviewsOf(deps.db, [requestId])).filter((r) => r.decision === 'approve').length;
+  const text = `Reminder: this request still waits for a decision (${approvals} of ${request.approvalsRequired} approvals); it expires at ${request.pendingExpiresAt.toISOString()}.`;
+  for (const ref of request.slackMessages as SlackMessageRef[]) await deps.slack.postMessage(ref.channel, text, undefined, ref.ts);
 }

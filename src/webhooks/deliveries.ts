@@ -106,7 +106,8 @@ export async function attemptDelivery(
   }
   const ok = status !== null && status >= 200 && status < 300;
   const attemptCount = delivery.attemptCount + 1;
-  const outcome: AttemptOutcome = ok ? 'delivered' : attemptCount >= NOTIFY_ATTEMPTS ? 'failed' : 'retry';
+  const permanent = !ok && isPermanentFailure(status, error);
+  const outcome: AttemptOutcome = ok ? 'delivered' : permanent || attemptCount >= NOTIFY_ATTEMPTS ? 'failed' : 'retry';
   const backoff = (webhooks.backoffMs ?? NOTIFY_BACKOFF_MS) * 2 ** (attemptCount - 1);
   const now = deps.clock.now();
 
@@ -141,4 +142,27 @@ export async function dueDeliveries(db: Executor, now: Date, limit: number): Pro
     .where(and(eq(deliveries.status, 'pending'), lte(deliveries.nextAttemptAt, now)))
     .orderBy(asc(deliveries.nextAttemptAt))
     .limit(limit);
+}
+
+/** Slack answers that no retry can change: configuration to fix, not weather to wait out. */
+const PERMANENT_SLACK_ERRORS = new Set([
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'missing_scope',
+  'invalid_blocks',
+  'msg_too_long',
+]);
+
+/**
+ * A failure that retrying cannot fix stops at once: a webhook receiver refusing the request
+ * (4xx other than timeouts and rate limits), or a Slack error about configuration.
+ */
+function isPermanentFailure(status: number | null, error: string | null): boolean {
+  if (error?.startsWith('slack: ')) return PERMANENT_SLACK_ERRORS.has(error.slice('slack: '.length));
+  return status !== null && status >= 400 && status < 500 && ![408, 425, 429].includes(status);
 }

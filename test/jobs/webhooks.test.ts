@@ -125,6 +125,17 @@ describe('retries', () => {
     expect(failed[0]!.details).toMatchObject({ deliveryId: row!.id, target: receiver.url, event: 'request.created', attempts: NOTIFY_ATTEMPTS, lastStatus: 503 });
     receiver.succeed();
   });
+
+  it('a receiver that refuses the delivery (410 Gone) is given up on at once: retrying cannot change a 4xx', async () => {
+    receiver.failAlways(410);
+    const profile = await createProfile(t, { required: 1 });
+    const request = await openRequest(t, requester.key, { profile: profile.name });
+    const [row] = await settledDeliveries(request.id, 1);
+    expect(row).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(receiver.receivedFor(row!.id)).toHaveLength(1);
+    expect(await auditOf(t, request.id, 'webhook.failed')).toHaveLength(1);
+    receiver.succeed();
+  });
 });
 
 describe('a database outage longer than the retries', () => {

@@ -221,3 +221,25 @@ describe('a profile whose approvals need MFA', () => {
     expect(shown).toContain(`${PUBLIC_URL}/v1/requests/${request.id}/reviews`);
   });
 });
+
+describe('a reminder to approvers', () => {
+  it('is a reply in the thread of the request message, sent once', async () => {
+    const channel = randomSlackId('C');
+    const profile = await createProfile(h.t, {
+      approval: { required: 1, approverGroups: ['sre'], pendingTtlSeconds: 7200, remindAfterSeconds: 600 },
+      notify: { slackChannel: channel },
+    });
+    const alice = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, alice.key, { profile: profile.name });
+    await runDeliveries(h);
+    const [message] = await slackMessagesOf(h, request.id);
+
+    h.t.clock.advance(601_000);
+    await runDeliveries(h);
+    await runDeliveries(h);
+    const replies = h.slack.callsTo('chat.postMessage').filter((call) => call.args['thread_ts'] === message!.ts);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.args).toMatchObject({ channel: message!.channel });
+    expect(String(replies[0]!.args['text'])).toMatch(/^Reminder: .*0 of 1 approvals/);
+  });
+});

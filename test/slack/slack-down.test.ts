@@ -147,7 +147,7 @@ describe('when Slack is down', () => {
 
     const delays: number[] = [];
     for (let attempt = 1; attempt <= NOTIFY_ATTEMPTS; attempt += 1) {
-      h.slack.failNext({ kind: 'error', error: 'channel_not_found' });
+      h.slack.failNext({ kind: 'error', error: 'service_unavailable' });
       await runDeliveries(h);
       const row = await messageDelivery(request.id, 'request.created');
       expect(row.attemptCount).toBe(attempt);
@@ -164,9 +164,22 @@ describe('when Slack is down', () => {
 
     const failed = (await auditByAction(h.t, 'slack.failed')).filter((event) => event.requestId === request.id);
     expect(failed).toHaveLength(1);
-    expect(failed[0]!.details).toMatchObject({ target: 'slack:messages', attempts: NOTIFY_ATTEMPTS, lastError: 'slack: channel_not_found' });
+    expect(failed[0]!.details).toMatchObject({ target: 'slack:messages', attempts: NOTIFY_ATTEMPTS, lastError: 'slack: service_unavailable' });
     expect(JSON.stringify(failed[0]!.details)).not.toContain('xoxb-test');
 
     expect(await apiView(alice.key, request.id)).toEqual(before);
+  });
+
+  it('gives up at once on an error no retry can fix (channel_not_found), audited as slack.failed', async () => {
+    const channel = randomSlackId('C');
+    const profile = await createProfile(h.t, { notify: { slackChannel: channel } });
+    const alice = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, alice.key, { profile: profile.name });
+    h.slack.failNext({ kind: 'error', error: 'channel_not_found' });
+    await runDeliveries(h);
+    const row = await messageDelivery(request.id, 'request.created');
+    expect(row).toMatchObject({ status: 'failed', attemptCount: 1, nextAttemptAt: null });
+    const failed = (await auditByAction(h.t, 'slack.failed')).filter((event) => event.requestId === request.id);
+    expect(failed[0]!.details).toMatchObject({ lastError: 'slack: channel_not_found', attempts: 1 });
   });
 });
