@@ -33,7 +33,6 @@ export function auditConditions(filters: AuditFilters): SQL | undefined {
 
 type Order = 'asc' | 'desc';
 
-
 /** Keyset page over the monotonic id: stable while events are appended. */
 export async function pageAuditEvents(
   db: Executor,
@@ -56,10 +55,12 @@ export async function pageAuditEvents(
 const FIRST_WALK = 2_000;
 /** Up to this many rows, reading them all is cheap enough (a few milliseconds) not to look further. */
 const FEW = 20_000;
-/** Index entries a count reads at most. */
-const COUNT_CAP = 100_000;
-/** The walk reads the table for each row; the sort reads index entries, about this many times faster. */
-const SORT_ADVANTAGE = 2;
+/** Most matches counted and sorted (some 10 ms each); past that, the walk. */
+const MAX_SORTED = 100_000;
+/** Ids the walk from the nearest match reads at most. */
+const NEAREST_WALK = 2_000;
+/** Rows an equality filter selects are dense when more than 1 in DENSE ids: reading all ids in order is then cheaper. */
+const DENSE = 5;
 
 /**
  * A page of a time-filtered query, exactly what the plain keyset query returns (occurredAt in
@@ -68,19 +69,18 @@ const SORT_ADVANTAGE = 2;
  * The plain query makes PostgreSQL walk the id index (or a (column, id) index) from the cursor and
  * test occurredAt on each row. It expects matches to be spread evenly over the ids, but they are
  * bunched (ids roughly follow time): for a day ninety days back it walks past every later event
- * first, and on the last page down to the very first event to prove there is nothing more. The
- * other exact way reads the matches from the (occurred_at, id) index, whose entries carry the id,
- * and sorts the ids: its cost is the number of matches. Neither wins everywhere (newest first, the
- * last hour is a few rows for the walk and a past day a few thousand for the sort), and no id bound
- * can be derived from the time range: occurredAt is not guaranteed to follow the id. So the page
- * is found in steps, each bounded, choosing with counts read in indexes:
+ * first, and on the last page down to the very first event to prove there is nothing more. No id
+ * bound can be derived from the time range alone, since occurredAt is not guaranteed to follow the
+ * id; but the (occurred_at, id) index holds the ids of the events in the range, and reading them
+ * there costs one index entry per event. So the page is found in steps, each bounded:
  *
  * 1. the walk over the next FIRST_WALK rows the equality filters select: it answers at once where
  *    matches are dense (recent events newest first, any page after the first of a long range);
  * 2. if the equality filters leave few rows, the walk over all of them;
- * 3. if the time range leaves few matches, they are sorted;
- * 4. otherwise the events the walk would pass before reaching the range are counted too (newest
- *    first, those after it; oldest first, those before it), and the cheaper way runs.
+ * 3. the events of the time range left are counted in (occurred_at, id), which also gives the
+ *    nearest one; if they are too many, the walk (PostgreSQL's own plan, as before);
+ * 4. nothing matches before the nearest: the walk from there, over NEAREST_WALK ids;
+ * 5. if that does not fill the page, the matches left, few enough, are read and their ids sorted.
  *
  * Everything is bounded by the newest id read first: ids are assigned and committed in order under
  * the chain lock, so no event at or below it can still appear, and every step sees the same events.
@@ -141,38 +141,54 @@ async function timeFilteredPage(db: Executor, filters: AuditFilters, afterId: bi
   const rest = between(next, end);
   const take = limit - found.length;
 
-  // 2. Few rows selected by the equality filters: walk them all.
-  if (equality !== undefined && (await countRows(db, and(equality, rest), asc(auditEvents.id), FEW)) <= FEW) {
-    return [...found, ...(await walk(rest, FEW, take))];
+  // 2. Few rows selected by the equality filters: walk them all (or, when they are most of the
+  // ids left, the ids themselves: reading the table in order is cheaper than fetching row by row).
+  const walkRest = async () => [...found, ...(await db.select().from(auditEvents).where(and(conditions, rest)).orderBy(byId).limit(take))];
+  if (equality !== undefined) {
+    const selected = await countRows(db, and(equality, rest), asc(auditEvents.id), FEW);
+    if (selected <= FEW) {
+      const ids = asc_ ? end - next + 1n : next - end + 1n;
+      return BigInt(selected * DENSE) < ids ? [...found, ...(await walk(rest, FEW, take))] : walkRest();
+    }
   }
 
-  // 3. Few matches of the time range: sort them.
-  const matches = await countRows(db, and(inRange, rest), asc(auditEvents.occurredAt), COUNT_CAP);
-  const sort = async () => [...found, ...(await sortedMatches(db, and(conditions, rest), matches, take, order))];
-  if (matches <= FEW || matches < take) return sort();
+  // 3. Count the matches of the time range left, and find the nearest one, in the (occurred_at, id)
+  // index alone. Too many to sort cheaply: PostgreSQL's own walk.
+  const inRangeLeft = capped(db, and(inRange, rest), asc(auditEvents.occurredAt), MAX_SORTED);
+  const [counted] = await db
+    .select({ n: sql<number>`count(*)`.mapWith(Number), nearest: asc_ ? min(inRangeLeft.id) : max(inRangeLeft.id) })
+    .from(inRangeLeft);
+  const matches = counted?.n ?? 0;
+  const nearest = counted?.nearest ?? null;
+  if (nearest === null) return found;
+  if (matches > MAX_SORTED) return walkRest();
 
-  // 4. Many: the walk passes the events on the far side of the range first. Whichever reads less
-  // runs; when both would read a lot, the walk (PostgreSQL's own plan).
-  const far = asc_ ? filters.from : filters.to;
-  if (matches <= COUNT_CAP && far !== undefined) {
-    const farSide = asc_ ? lt(auditEvents.occurredAt, far) : gte(auditEvents.occurredAt, far);
-    const passed = await countRows(db, and(farSide, rest), asc(auditEvents.occurredAt), Math.ceil(matches / SORT_ADVANTAGE));
-    if (passed * SORT_ADVANTAGE > matches) return sort();
-  }
-  return [...found, ...(await db.select().from(auditEvents).where(and(conditions, rest)).orderBy(byId).limit(take))];
+  // 4. No match lies before the nearest: the walk from there answers where ids follow time.
+  const stop = asc_ ? min_(nearest + BigInt(NEAREST_WALK - 1), end) : max_(nearest - BigInt(NEAREST_WALK - 1), end);
+  const more = await walk(between(nearest, stop), NEAREST_WALK, take);
+  if (more.length === take || stop === end) return [...found, ...more];
+
+  // 5. Otherwise sort the matches left, which are few enough.
+  next = asc_ ? stop + 1n : stop - 1n;
+  const sorted = await sortedMatches(db, and(conditions, between(next, end)), equality !== undefined, matches, take - more.length, order);
+  return [...found, ...more, ...sorted];
 }
 
 const min_ = (a: bigint, b: bigint) => (a < b ? a : b);
 const max_ = (a: bigint, b: bigint) => (a > b ? a : b);
 
 /**
- * How many rows satisfy `where`, counting at most `cap` + 1. Ordered by the column of an index
- * that holds every column of `where` (occurred_at or a filter column, then id), the count reads
- * only that index and stops at the cap.
+ * The ids of at most `cap` + 1 rows satisfying `where`. Ordered by the column of an index that
+ * holds every column of `where` (occurred_at or a filter column, then id), they are read from that
+ * index alone, up to the cap.
  */
+function capped(db: Executor, where: SQL | undefined, by: SQL, cap: number) {
+  return db.select({ id: auditEvents.id }).from(auditEvents).where(where).orderBy(by).limit(cap + 1).as('capped');
+}
+
+/** How many rows satisfy `where`, counting at most `cap` + 1 (see capped). */
 async function countRows(db: Executor, where: SQL | undefined, by: SQL, cap: number): Promise<number> {
-  const rows = db.select({ id: auditEvents.id }).from(auditEvents).where(where).orderBy(by).limit(cap + 1).as('counted');
-  const [counted] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(rows);
+  const [counted] = await db.select({ n: sql<number>`count(*)`.mapWith(Number) }).from(capped(db, where, by, cap));
   return counted?.n ?? 0;
 }
 
@@ -180,14 +196,17 @@ async function countRows(db: Executor, where: SQL | undefined, by: SQL, cap: num
  * The first `take` events of `where` in id order, found by reading all its matches, known to be
  * at most `atMost`, and sorting their ids; then only those events are fetched.
  */
-async function sortedMatches(db: Executor, where: SQL | undefined, atMost: number, take: number, order: Order): Promise<AuditRow[]> {
-  // Ordered by occurred_at and limited (to more than there are), the matches are read through
-  // (occurred_at, id): without this, PostgreSQL would walk the id index again.
-  const all = db.select({ id: auditEvents.id }).from(auditEvents).where(where).orderBy(asc(auditEvents.occurredAt)).limit(atMost + 1).as('all_matches');
+async function sortedMatches(db: Executor, where: SQL | undefined, equality: boolean, atMost: number, take: number, order: Order): Promise<AuditRow[]> {
+  // The matches are read in a subquery limited to more than there are, which PostgreSQL plans on
+  // its own, without the ORDER BY id that would make it walk the id index again. With a time range
+  // only, ordering by occurred_at also makes it read nothing but the (occurred_at, id) index; with
+  // equality filters, it typically combines their index with that one.
+  const all = db.select({ id: auditEvents.id }).from(auditEvents).where(where);
+  const matches = (equality ? all : all.orderBy(asc(auditEvents.occurredAt))).limit(atMost + 1).as('matches');
   const firstIds = db
-    .select({ id: all.id })
-    .from(all)
-    .orderBy(order === 'asc' ? asc(all.id) : desc(all.id))
+    .select({ id: matches.id })
+    .from(matches)
+    .orderBy(order === 'asc' ? asc(matches.id) : desc(matches.id))
     .limit(take);
   return db
     .select()
