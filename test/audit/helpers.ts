@@ -7,11 +7,12 @@ import { GENESIS_HASH, chainHash } from '../../src/audit/chain.js';
 import { auditView } from '../../src/audit/view.js';
 import { CHAIN_LOCK_ID } from '../../src/audit/writer.js';
 import { auditEvents } from '../../src/db/schema.js';
+import { auth } from '../support/api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
-export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+export { auth, createProfile, ROLE_ARN, uniqueName } from '../support/api.js';
 
-export const ROLE_ARN = 'arn:aws:iam::123456789012:role/Admin';
+
 
 /** An event in its public shape, as GET /v1/audit returns it. */
 export type AuditEvent = ReturnType<typeof auditView>;
@@ -26,31 +27,6 @@ export async function startAuditApp(options: Parameters<typeof startTestApp>[0] 
   const t = await startTestApp(options);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   return t;
-}
-
-let names = 0;
-export function uniqueName(prefix = 'p'): string {
-  names += 1;
-  return `${prefix}-${names}-${Date.now().toString(36)}`;
-}
-
-/** A profile through the admin API: requesters `dev`, one approval from `sre`, unless overridden. */
-export async function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
-  const response = await t
-    .http()
-    .post('/v1/profiles')
-    .set(auth(t.adminKey))
-    .send({
-      name: uniqueName(),
-      roleArn: ROLE_ARN,
-      maxDurationSeconds: 3600,
-      defaultDurationSeconds: 1800,
-      requesters: { groups: ['dev'] },
-      approval: { required: 1, approverGroups: ['sre'] },
-      ...overrides,
-    });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; name: string };
 }
 
 /** Opens a request and expects it to be created. */

@@ -5,12 +5,13 @@ import { and, asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { AwsClientOptions } from '../../src/adapters/aws/sts.js';
 import { auditEvents, issuances, requests } from '../../src/db/schema.js';
+import { auth, createProfile as createApiProfile, uniqueName, type CreatedProfile } from '../support/api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in.js';
 import type { TestClock } from '../support/clock.js';
 import { startFederationStandIn, type FederationStandIn } from '../support/federation-stand-in.js';
 
-export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+export { auth };
 export const ACCOUNT = '123456789012';
 export const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
 
@@ -63,29 +64,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
 }
 
-let names = 0;
-export function uniqueName(prefix = 'p'): string {
-  names += 1;
-  return `${prefix}-${names}-${Date.now().toString(36)}`;
-}
+export { uniqueName };
 
 /** A profile through the admin API: requesters `dev`, auto-approved, unless overridden. */
-export async function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<{ id: string; name: string }> {
-  const response = await t
-    .http()
-    .post('/v1/profiles')
-    .set(auth(t.adminKey))
-    .send({
-      name: uniqueName(),
-      roleArn: roleArn('Admin'),
-      maxDurationSeconds: 3600,
-      defaultDurationSeconds: 1800,
-      requesters: { groups: ['dev'] },
-      approval: { required: 0 },
-      ...overrides,
-    });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as { id: string; name: string };
+export function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<CreatedProfile> {
+  return createApiProfile(t, { approval: { required: 0 }, ...overrides });
 }
 
 export interface RequestBody {

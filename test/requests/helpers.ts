@@ -3,11 +3,12 @@
 import { and, asc, count, eq, type SQL } from 'drizzle-orm';
 import { expect } from 'vitest';
 import { auditEvents, requests, reviews } from '../../src/db/schema.js';
+import { auth } from '../support/api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
-export const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+export { auth, createProfile, ROLE_ARN, uniqueName, type CreatedProfile } from '../support/api.js';
 
-export const ROLE_ARN = 'arn:aws:iam::123456789012:role/Admin';
+
 export const JUSTIFICATION = 'INC-42 hotfix on the payments API';
 
 /**
@@ -18,38 +19,6 @@ export async function startListeningApp(options: Parameters<typeof startTestApp>
   const t = await startTestApp(options);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   return t;
-}
-
-let names = 0;
-export function uniqueName(prefix = 'p'): string {
-  names += 1;
-  return `${prefix}-${names}-${Date.now().toString(36)}`;
-}
-
-export interface CreatedProfile {
-  id: string;
-  name: string;
-  version: number;
-  [field: string]: unknown;
-}
-
-/** A profile through the admin API: requesters `dev`, one approval from `sre`, unless overridden. */
-export async function createProfile(t: TestApp, overrides: Record<string, unknown> = {}): Promise<CreatedProfile> {
-  const response = await t
-    .http()
-    .post('/v1/profiles')
-    .set(auth(t.adminKey))
-    .send({
-      name: uniqueName(),
-      roleArn: ROLE_ARN,
-      maxDurationSeconds: 3600,
-      defaultDurationSeconds: 1800,
-      requesters: { groups: ['dev'] },
-      approval: { required: 1, approverGroups: ['sre'] },
-      ...overrides,
-    });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body as CreatedProfile;
 }
 
 export function postRequest(t: TestApp, credential: string, body: Record<string, unknown>) {
