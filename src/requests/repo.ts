@@ -78,7 +78,9 @@ export async function listRequests(db: Executor, query: RequestQuery): Promise<R
   if (query.reviewable === true) {
     // Reviewable means awaiting this viewer: one who already reviewed counts once and is done (SPEC §3 rule 1).
     const reviewedByViewer = sql`exists (select 1 from ${reviews} where ${reviews.requestId} = ${requests.id} and ${reviews.reviewerId} = ${viewer.id})`;
-    filters.push(approverOf, ne(requests.requesterId, viewer.id), eq(requests.status, 'pending'), not(reviewedByViewer));
+    // Pending ones, and break-glass sessions awaiting their post-hoc review (SPEC §2).
+    const awaitsReview = or(eq(requests.status, 'pending'), and(eq(requests.breakGlass, true), inArray(requests.status, ['active', 'ended'])));
+    filters.push(approverOf, ne(requests.requesterId, viewer.id), awaitsReview, not(reviewedByViewer));
   }
   if (query.status !== undefined) filters.push(eq(requests.status, query.status));
   if (query.after !== undefined) {

@@ -183,3 +183,18 @@ describe('visibility', () => {
     expect(await list(erin.key, 'limit=100')).toEqual({ items: [], nextCursor: null });
   });
 });
+
+describe('reviewable break-glass sessions', () => {
+  it('lists an active break-glass request to its approvers until they give the post-hoc review', async () => {
+    const profile = await createProfile(t, { approval: { required: 1, approverGroups: ['sre'], breakGlass: true } });
+    const alice = await t.principal({ groups: ['dev'] });
+    const bob = await t.principal({ groups: ['sre'] });
+    const request = await openRequest(t, alice.key, { profile: profile.name, breakGlass: true });
+    expect(request.status).toBe('active');
+    const listed = await t.http().get('/v1/requests?reviewable=true').set(auth(bob.key)).expect(200);
+    expect(listed.body.items.map((item: { id: string }) => item.id)).toContain(request.id);
+    await review(t, bob.key, request.id, 'approve').expect(200);
+    const after = await t.http().get('/v1/requests?reviewable=true').set(auth(bob.key)).expect(200);
+    expect(after.body.items.map((item: { id: string }) => item.id)).not.toContain(request.id);
+  });
+});
