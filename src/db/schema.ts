@@ -36,6 +36,12 @@ export const principals = pgTable(
     uniqueIndex('principals_oidc_subject_key').on(t.oidcSubject),
     uniqueIndex('principals_slack_user_id_key').on(t.slackUserId),
     check('principals_kind_check', sql`${t.kind} in ('person', 'service')`),
+    // A service account is reached by its API keys only (domain/identity.ts matchableByIdentity):
+    // it holds nothing a sign-in or a Slack user could be matched on.
+    check(
+      'principals_service_identity_check',
+      sql`${t.kind} = 'person' or (${t.email} is null and ${t.oidcSubject} is null and ${t.slackUserId} is null)`,
+    ),
   ],
 );
 

@@ -16,3 +16,15 @@ export function isEmail(value: string): boolean {
 export function canonicalGroups(groups: readonly string[]): string[] {
   return [...new Set(groups.map((g) => g.trim()).filter((g) => g !== ''))].sort();
 }
+
+export type PrincipalKind = 'person' | 'service';
+
+/**
+ * Only persons are ever found by an identity someone else vouches for — an e-mail, an OIDC
+ * subject, a Slack user. A service account is reached by its API keys only: were it matched by
+ * e-mail, whoever signs in (or is seen in Slack) with that e-mail would become the service account
+ * and could fetch its credentials. The database holds the same line (principals_service_identity_check).
+ */
+export function matchableByIdentity(kind: PrincipalKind): boolean {
+  return kind === 'person';
+}

@@ -1,9 +1,9 @@
 import type { Clock } from '../adapters/clock.js';
 import { TokenRejected, VerifierUnavailable, type TokenVerifier } from '../adapters/oidc.js';
-import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
 import { hashApiKey } from '../principals/api-key-secret.js';
+import { auditAuthDenied } from '../principals/auth-denials.js';
 import { findApiKeyByHash, touchApiKey, type PrincipalRow } from '../principals/repo.js';
 import { resolveTokenPrincipal } from '../principals/resolve-token-principal.js';
 import { Problem } from './problems.js';
@@ -28,14 +28,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const rejected = (why: string) => new Problem('unauthenticated', why);
 
   async function refuseDisabled(principal: PrincipalRow, via: Caller['via'], sourceIp: string | null): Promise<never> {
-    await deps.db.transaction((tx) =>
-      appendAudit(tx, deps.clock, {
-        actor: { id: principal.id, kind: principal.kind },
-        action: 'auth.denied',
-        sourceIp,
-        details: { reason: 'principal-disabled', via },
-      }),
-    );
+    await auditAuthDenied(deps, { principal: { id: principal.id, kind: principal.kind }, ownCredential: true, via, reason: 'principal-disabled', sourceIp });
     throw rejected('the principal is disabled');
   }
 

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import type { Caller } from '../domain/caller.js';
-import { canonicalEmail, canonicalGroups, isEmail } from '../domain/identity.js';
+import { canonicalEmail, canonicalGroups, isEmail, matchableByIdentity } from '../domain/identity.js';
 import { newId } from '../domain/ids.js';
 import { requireAdmin } from '../http/guards.js';
 import { Problem } from '../http/problems.js';
@@ -23,6 +23,7 @@ export interface NewPrincipal {
 export async function createPrincipal(deps: Deps, caller: Caller, input: NewPrincipal): Promise<PrincipalRow> {
   requireAdmin(caller);
   const kind = input.kind ?? 'person';
+  if (!matchableByIdentity(kind)) refuseIdentityOnService({ email: input.email, slackUserId: input.slackUserId });
   const email = input.email === undefined ? null : canonicalEmail(input.email);
   if (email !== null && !isEmail(email)) throw validation('/body/email', 'must be an email address');
   if (kind === 'person' && email === null) throw validation('/body/email', 'is required for a person');
@@ -67,6 +68,7 @@ export async function updatePrincipalByAdmin(deps: Deps, caller: Caller, id: str
     deps.db.transaction(async (tx) => {
       const before = await findPrincipal(tx, id);
       if (before === undefined) throw new Problem('not-found', 'no such principal');
+      if (!matchableByIdentity(before.kind)) refuseIdentityOnService({ slackUserId: changes.slackUserId });
       const updated = await updatePrincipal(tx, id, {
         ...(changes.groups === undefined ? {} : { groups: canonicalGroups(changes.groups) }),
         ...(changes.slackUserId === undefined ? {} : { slackUserId: changes.slackUserId }),
@@ -101,6 +103,16 @@ export async function listAllPrincipals(
   const rows = await listPrincipals(deps.db, page.cursor, page.limit + 1);
   const items = rows.slice(0, page.limit);
   return { items, nextCursor: rows.length > page.limit ? items.at(-1)!.id : null };
+}
+
+/**
+ * A service account is reached by its API keys only (domain/identity.ts): an e-mail or a Slack
+ * link would let whoever signs in or clicks with that identity act as it.
+ */
+function refuseIdentityOnService(fields: { email?: string | undefined; slackUserId?: string | null | undefined }): void {
+  const why = 'is not allowed on a service account: it is reached by its API keys only';
+  if (fields.email !== undefined) throw validation('/body/email', why);
+  if (fields.slackUserId !== undefined && fields.slackUserId !== null) throw validation('/body/slackUserId', why);
 }
 
 function validation(field: string, message: string): Problem {

@@ -11,18 +11,30 @@ export async function findPrincipal(db: Executor, id: string): Promise<Principal
   return row;
 }
 
-export async function findPrincipalByEmail(db: Executor, email: string): Promise<PrincipalRow | undefined> {
-  const [row] = await db.select().from(principals).where(eq(principals.email, email));
+/**
+ * Lookups by an identity someone else vouches for find persons only (domain/identity.ts
+ * matchableByIdentity): a service account is reached by its API keys, never by e-mail, OIDC
+ * subject or Slack user. The database refuses those fields on service accounts too; the filter
+ * here keeps the rule true even for a row that predates the constraint.
+ */
+export async function findPersonByEmail(db: Executor, email: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(and(eq(principals.email, email), eq(principals.kind, 'person')));
   return row;
 }
 
-export async function findPrincipalByOidcSubject(db: Executor, subject: string): Promise<PrincipalRow | undefined> {
-  const [row] = await db.select().from(principals).where(eq(principals.oidcSubject, subject));
+export async function findPersonByOidcSubject(db: Executor, subject: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(and(eq(principals.oidcSubject, subject), eq(principals.kind, 'person')));
   return row;
 }
 
-export async function findPrincipalBySlackUser(db: Executor, slackUserId: string): Promise<PrincipalRow | undefined> {
-  const [row] = await db.select().from(principals).where(eq(principals.slackUserId, slackUserId));
+export async function findPersonBySlackUser(db: Executor, slackUserId: string): Promise<PrincipalRow | undefined> {
+  const [row] = await db.select().from(principals).where(and(eq(principals.slackUserId, slackUserId), eq(principals.kind, 'person')));
+  return row;
+}
+
+/** Reads the principal and locks its row until the transaction ends: links made meanwhile are seen, not overwritten. */
+export async function lockPrincipal(tx: Tx, id: string): Promise<PrincipalRow | undefined> {
+  const [row] = await tx.select().from(principals).where(eq(principals.id, id)).for('update');
   return row;
 }
 

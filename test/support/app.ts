@@ -33,12 +33,13 @@ let counter = 0;
 /**
  * The real app on a fresh PostgreSQL database of its own, with an injected clock and captured logs.
  * `realClock: true` runs the app on the system clock instead (tests of real timing); `t.clock`
- * is then not the app's clock.
+ * is then not the app's clock. `database` runs it on a database the test prepared (it is dropped at close).
  */
 export async function startTestApp(
-  options: { env?: Record<string, string>; overrides?: DepsOverrides; realClock?: boolean } = {},
+  options: { env?: Record<string, string>; overrides?: DepsOverrides; realClock?: boolean; database?: TestDatabase } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  // A test may hand over a database it prepared (e.g. one with rows from an older schema).
+  const database = options.database ?? (await createTestDatabase());
   const adminKey = `brv_test_admin_${'x'.repeat(20)}${Date.now()}`;
   // Tests fire hundreds of calls a minute from one address; the rate limit has its own test.
   const config = loadConfig({
