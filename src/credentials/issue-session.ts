@@ -146,7 +146,7 @@ async function planIssuance(deps: IssueDeps, caller: Caller, requestId: string, 
       return { refused: problem };
     };
 
-    if (!maySeeRequest(request, definition, caller)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
+    if (!maySeeRequest(request, definition, caller, now)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
     if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
     if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
       return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');

@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { RE2JS } from 're2js';
 import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow } from './conditions.js';
-import { canonicalPrincipalEntries, type Audience } from './eligibility.js';
+import { canonicalPrincipalEntries } from './eligibility.js';
 import { canonicalGroups } from './identity.js';
 
 /** One version of a catalog entry: an IAM role and the rules for getting it (SPEC §1). */
@@ -30,11 +30,6 @@ export interface ApprovalPolicy {
   requireApproverMfa: boolean;
   approverGroups: string[];
   approverPrincipals: string[];
-}
-
-/** Who may review requests made under this profile version. */
-export function approversOf(profile: Pick<ProfileDefinition, 'approval'>): Audience {
-  return { groups: profile.approval.approverGroups, principals: profile.approval.approverPrincipals };
 }
 
 /** What an admin sends: everything but name and role has a default. */

@@ -5,7 +5,8 @@ import { isUniqueViolation } from '../db/errors.js';
 import type { Caller } from '../domain/caller.js';
 import { isInAudience } from '../domain/eligibility.js';
 import { newId } from '../domain/ids.js';
-import { approversOf, buildProfileDefinition, type ProfileDefinition, type ProfileInput } from '../domain/profile.js';
+import { approvesUnderProfile } from '../domain/request-access.js';
+import { buildProfileDefinition, type ProfileDefinition, type ProfileInput } from '../domain/profile.js';
 import { requireAdmin } from '../http/guards.js';
 import { Problem } from '../http/problems.js';
 import {
@@ -107,8 +108,9 @@ export function mayRequest(definition: ProfileDefinition, caller: Caller): boole
   return isInAudience(definition.requesters, caller);
 }
 
+/** Admins, those who may request it, and its approvers (the rule of domain/request-access.ts). */
 function maySee(definition: ProfileDefinition, caller: Caller): boolean {
-  return caller.isAdmin || mayRequest(definition, caller) || isInAudience(approversOf(definition), caller);
+  return caller.isAdmin || mayRequest(definition, caller) || approvesUnderProfile(definition.approval, caller);
 }
 
 export async function getProfile(deps: Pick<Deps, 'db'>, caller: Caller, ref: string): Promise<ProfileVersion> {

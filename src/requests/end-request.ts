@@ -39,7 +39,7 @@ async function endByCaller(
     const request = await lockRequest(tx, requestId);
     if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
-    if (!maySeeRequest(request, definition, caller)) return { refused: new Problem('not-found', 'no such request') };
+    if (!maySeeRequest(request, definition, caller, deps.clock.now())) return { refused: new Problem('not-found', 'no such request') };
     if (!command.mayAct(request)) {
       const who = command.kind === 'cancel' ? 'the requester' : 'the requester or an admin';
       return { refused: new Problem('forbidden', `only ${who} may ${command.kind} this request`) };

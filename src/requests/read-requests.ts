@@ -1,3 +1,4 @@
+import type { Clock } from '../adapters/clock.js';
 import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
@@ -8,10 +9,10 @@ import { findRequest, listRequests, reviewsOf } from './repo.js';
 import { requestView, type RequestView } from './view.js';
 
 /** One request, for those who may see it; everyone else gets the 404 of a missing one. */
-export async function getRequest(deps: { db: Db }, caller: Caller, requestId: string): Promise<RequestView> {
+export async function getRequest(deps: { db: Db; clock: Clock }, caller: Caller, requestId: string): Promise<RequestView> {
   const request = await findRequest(deps.db, requestId);
   const definition = request === undefined ? undefined : await findProfileVersion(deps.db, request.profileId, request.profileVersion);
-  if (request === undefined || definition === undefined || !maySeeRequest(request, definition, caller)) {
+  if (request === undefined || definition === undefined || !maySeeRequest(request, definition, caller, deps.clock.now())) {
     throw new Problem('not-found', 'no such request');
   }
   return requestView(request, await reviewsOf(deps.db, [request.id]));
@@ -32,12 +33,13 @@ export interface RequestFilters {
 }
 
 export async function listVisibleRequests(
-  deps: { db: Db },
+  deps: { db: Db; clock: Clock },
   caller: Caller,
   filters: RequestFilters,
 ): Promise<{ items: RequestView[]; nextCursor: string | null }> {
   const rows = await listRequests(deps.db, {
-    viewer: { id: caller.id, email: caller.email, groups: caller.groups, seesAll: caller.isAdmin || caller.isAuditor },
+    viewer: caller,
+    now: deps.clock.now(),
     status: filters.status,
     mine: filters.mine,
     reviewable: filters.reviewable,

@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, inArray, ne, not, or, sql, type SQL } from 'drizzle-orm';
-import { idempotencyKeys, profileVersions, requests, reviews } from '../db/schema.js';
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { idempotencyKeys, requests, reviews } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
+import type { Viewer } from '../domain/request-access.js';
+import { awaitsReviewBySql, maySeeRequestSql } from '../domain/request-access.sql.js';
 
 export type RequestRow = typeof requests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
@@ -57,7 +59,9 @@ export async function findIdempotencyKey(db: Executor, principalId: string, key:
 }
 
 export interface RequestQuery {
-  viewer: { id: string; email: string | null; groups: readonly string[]; seesAll: boolean };
+  viewer: Viewer;
+  /** The moment eligibility is judged at (SPEC §3 rule 2). */
+  now: Date;
   status?: RequestStatus | undefined;
   mine?: boolean | undefined;
   reviewable?: boolean | undefined;
@@ -65,33 +69,24 @@ export interface RequestQuery {
   limit: number;
 }
 
-/** Requests the viewer may see, newest first, keyset-paginated on (createdAt, id). */
+/**
+ * Requests the viewer may see, newest first, keyset-paginated on (createdAt, id). Visibility and
+ * "reviewable" are the SQL twins of domain/request-access.ts, so a listed request is one the
+ * item route shows.
+ */
 export async function listRequests(db: Executor, query: RequestQuery): Promise<RequestRow[]> {
-  const { viewer } = query;
-  const approverOf = sql`(
-    jsonb_exists_any(${profileVersions.definition}->'approval'->'approverGroups', ${sql.param([...viewer.groups, ''])}::text[])
-    or jsonb_exists_any(${profileVersions.definition}->'approval'->'approverPrincipals', ${sql.param([viewer.id, viewer.email ?? ''])}::text[])
-  )`;
-  const filters: (SQL | undefined)[] = [];
-  if (!viewer.seesAll) filters.push(or(eq(requests.requesterId, viewer.id), approverOf));
+  const { viewer, now } = query;
+  const filters: (SQL | undefined)[] = [maySeeRequestSql(viewer, now)];
   if (query.mine === true) filters.push(eq(requests.requesterId, viewer.id));
-  if (query.reviewable === true) {
-    // Reviewable means awaiting this viewer: one who already reviewed counts once and is done (SPEC §3 rule 1).
-    const reviewedByViewer = sql`exists (select 1 from ${reviews} where ${reviews.requestId} = ${requests.id} and ${reviews.reviewerId} = ${viewer.id})`;
-    // Pending ones, and break-glass sessions awaiting their post-hoc review (SPEC §2).
-    const awaitsReview = or(eq(requests.status, 'pending'), and(eq(requests.breakGlass, true), inArray(requests.status, ['active', 'ended'])));
-    filters.push(approverOf, ne(requests.requesterId, viewer.id), awaitsReview, not(reviewedByViewer));
-  }
+  if (query.reviewable === true) filters.push(awaitsReviewBySql(viewer, now));
   if (query.status !== undefined) filters.push(eq(requests.status, query.status));
   if (query.after !== undefined) {
     filters.push(sql`(${requests.createdAt}, ${requests.id}) < (${query.after.createdAt.toISOString()}::timestamptz, ${query.after.id})`);
   }
-  const rows = await db
-    .select({ request: requests })
+  return db
+    .select()
     .from(requests)
-    .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
     .where(and(...filters))
     .orderBy(desc(requests.createdAt), desc(requests.id))
     .limit(query.limit);
-  return rows.map((row) => row.request);
 }

@@ -45,9 +45,10 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
     };
 
     if (caller.id === request.requesterId) return refuse(new Problem('self-review', 'no one reviews their own request'), 'self-review');
-    if (!isApproverOf(definition, caller)) {
+    const now = deps.clock.now();
+    if (!isApproverOf(request, definition, caller, now)) {
       // Someone who may not even see the request learns nothing about it.
-      const problem = maySeeRequest(request, definition, caller)
+      const problem = maySeeRequest(request, definition, caller, now)
         ? new Problem('not-eligible', 'you are not an approver of this profile')
         : new Problem('not-found', 'no such request');
       return refuse(problem, 'not-an-approver');
@@ -61,7 +62,7 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
     }
     const reviews = await reviewsOf(tx, [request.id]);
-    const decision = decide(factsOf(request, reviews), { kind: input.decision, reviewerId: caller.id }, deps.clock.now());
+    const decision = decide(factsOf(request, reviews), { kind: input.decision, reviewerId: caller.id }, now);
     if (!decision.ok) {
       const problem =
         decision.reason === 'already-reviewed'

@@ -3,10 +3,10 @@ import type { Clock } from '../adapters/clock.js';
 import type { SlackGateway, SlackMessageRef } from '../adapters/slack.js';
 import type { Db } from '../db/client.js';
 import { principals, profiles } from '../db/schema.js';
-import { isInAudience } from '../domain/eligibility.js';
-import { approversOf } from '../domain/profile.js';
+import { isApproverOf, type RequestParties } from '../domain/request-access.js';
 import { findPrincipal } from '../principals/repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
+import { partiesOf } from '../requests/access.js';
 import { findRequest, lockRequest, reviewsOf, updateRequest, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
 import { requestMessage, requesterNotice } from './messages.js';
@@ -60,7 +60,7 @@ export async function syncRequestMessages(deps: Deps, requestId: string): Promis
     if (request.slackChannel !== null) {
       await post(async () => request.slackChannel!);
     } else {
-      for (const approver of await approversWithSlack(deps, definition, request.requesterId)) {
+      for (const approver of await approversWithSlack(deps, partiesOf(request, definition))) {
         await post(() => deps.slack.openDirectMessage(approver));
       }
     }
@@ -93,10 +93,11 @@ function postsNow(request: RequestRow, existing: readonly SlackMessageRef[]): bo
   return request.slackChannel === null && stillAsking;
 }
 
-/** The Slack user ids of the request's approvers (never its requester) who have one. */
-async function approversWithSlack(deps: Deps, definition: Parameters<typeof approversOf>[0], requesterId: string): Promise<string[]> {
+/** The Slack user ids of the request's approvers now (never its requester, never a disabled one) who have one. */
+async function approversWithSlack(deps: Deps, request: RequestParties): Promise<string[]> {
+  const now = deps.clock.now();
   const linked = await deps.db.select().from(principals).where(isNotNull(principals.slackUserId));
-  return linked.filter((p) => !p.disabled && p.id !== requesterId && isInAudience(approversOf(definition), p)).map((p) => p.slackUserId!);
+  return linked.filter((p) => !p.disabled && p.id !== request.requesterId && isApproverOf(request, p, now)).map((p) => p.slackUserId!);
 }
 
 async function displayNames(deps: Deps, ids: string[]): Promise<Record<string, string>> {

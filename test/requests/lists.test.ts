@@ -198,3 +198,66 @@ describe('reviewable break-glass sessions', () => {
     expect(after.body.items.map((item: { id: string }) => item.id)).not.toContain(request.id);
   });
 });
+
+describe('lists never show what the item route hides (one rule, domain/request-access.ts)', () => {
+  it('a service account in the approver group sees nothing listed, and gets 404 on the item', async () => {
+    const profile = await createProfile(t, { requesters: { groups: ['agree-dev'] }, approval: { required: 1, approverGroups: ['agree-sre'] } });
+    const requester = await t.principal({ groups: ['agree-dev'] });
+    const robot = await t.principal({ kind: 'service', displayName: 'robot', groups: ['agree-sre'] });
+    const request = await openRequest(t, requester.key, { profile: profile.name });
+
+    expect(await list(robot.key, 'limit=100')).toEqual({ items: [], nextCursor: null });
+    expect(await list(robot.key, 'reviewable=true')).toEqual({ items: [], nextCursor: null });
+    expectProblem(await t.http().get(`/v1/requests/${request.id}`).set(auth(robot.key)), 404, 'not-found');
+  });
+
+  it('for every kind of caller, a request is listed exactly when GET /v1/requests/{id} shows it, and reviewable only when a review is accepted', async () => {
+    const group = `agree-${Date.now().toString(36)}`;
+    const requester = await t.principal({ groups: ['agree-dev2'] });
+    const named = await t.principal({ groups: [] });
+    const namedBot = await t.principal({ kind: 'service', displayName: 'named bot', groups: [] });
+    const callers = {
+      requester,
+      groupApprover: await t.principal({ groups: [group] }),
+      named,
+      namedBot,
+      groupBot: await t.principal({ kind: 'service', displayName: 'group bot', groups: [group] }),
+      requesterColleague: await t.principal({ groups: ['agree-dev2'] }),
+      admin: await t.principal({ groups: ['brevet-admins'] }),
+      auditor: await t.principal({ groups: ['brevet-auditors'] }),
+      stranger: await t.principal({ groups: [] }),
+    };
+    const profile = await createProfile(t, {
+      requesters: { groups: ['agree-dev2'] },
+      approval: { required: 2, approverGroups: [group], approverPrincipals: [named.email!.toUpperCase(), namedBot.id] },
+    });
+    const requests = [
+      await openRequest(t, requester.key, { profile: profile.name }),
+      await openRequest(t, requester.key, { profile: profile.name }),
+    ];
+    await review(t, callers.groupApprover.key, requests[1]!.id, 'approve').expect(200);
+
+    for (const [who, caller] of Object.entries(callers)) {
+      const listed = new Set((await list(caller.key, 'limit=500')).items.map((i) => i.id));
+      const reviewable = new Set((await list(caller.key, 'reviewable=true&limit=500')).items.map((i) => i.id));
+      for (const request of requests) {
+        const item = await t.http().get(`/v1/requests/${request.id}`).set(auth(caller.key));
+        expect([200, 404], `${who} GET ${request.id}`).toContain(item.status);
+        expect(listed.has(request.id), `${who}: listed ⇔ visible (${request.id})`).toBe(item.status === 200);
+        if (reviewable.has(request.id)) expect(listed.has(request.id)).toBe(true);
+      }
+    }
+    // Who awaits a review: the named person and the named service account, and the group
+    // approver on the request not reviewed yet — nobody else.
+    const awaited = async (key: string) => new Set((await list(key, 'reviewable=true&limit=500')).items.map((i) => i.id));
+    expect(await awaited(callers.named.key)).toEqual(new Set(requests.map((r) => r.id)));
+    expect(await awaited(callers.namedBot.key)).toEqual(new Set(requests.map((r) => r.id)));
+    expect(await awaited(callers.groupApprover.key)).toEqual(new Set([requests[0]!.id]));
+    for (const who of ['requester', 'groupBot', 'requesterColleague', 'admin', 'auditor', 'stranger'] as const) {
+      expect(await awaited(callers[who].key), who).toEqual(new Set());
+    }
+    // And each one listed as awaiting a review may give it.
+    await review(t, callers.namedBot.key, requests[0]!.id, 'approve').expect(200);
+    await review(t, callers.named.key, requests[0]!.id, 'approve').expect(200);
+  });
+});
