@@ -49,16 +49,17 @@ async function editRolePolicy(
     // be mistaken for the profile's. A role in another account cannot be revoked this way.
     const foundArn = await deps.rolePolicies.roleArn(roleName);
     if (foundArn !== definition.roleArn) {
+      const reason =
+        foundArn === undefined
+          ? `IAM has no role named ${roleName} in the account of Brevet's credentials (GetRole: NoSuchEntity): the role ${definition.roleArn} does not exist there (deleted, misspelt, or in another account, which deny-policy cannot reach)`
+          : `the role ${definition.roleArn} is not in the account of Brevet's credentials (a role of that name there is ${foundArn})`;
       await updateRequest(tx, requestId, { denyPolicyStatus: 'failed', updatedAt: deps.clock.now() });
       await appendAudit(tx, deps.clock, {
         actor: systemActor,
         action: 'revocation.deny-policy-failed',
         requestId,
         profileId: request.profileId,
-        details: {
-          roleName,
-          reason: `the role ${definition.roleArn} is not in the account of Brevet's credentials (found ${foundArn ?? 'none'}); sessions live until they expire`,
-        },
+        details: { roleName, reason: `${reason}; sessions live until they expire` },
       });
       return false;
     }

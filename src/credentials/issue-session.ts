@@ -1,20 +1,16 @@
 import type { Clock } from '../adapters/clock.js';
-import type { ConsoleSignIn } from '../adapters/aws/federation.js';
-import { FederationFailure } from '../adapters/aws/federation.js';
+import { FederationFailure, type ConsoleSignIn } from '../adapters/aws/federation.js';
 import { StsFailure, type CredentialIssuer, type SessionCredentials } from '../adapters/aws/sts.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import { hasMfa, type Caller } from '../domain/caller.js';
-import { checkConditions } from '../domain/conditions.js';
-import { sessionNameFor } from '../domain/deny-policy.js';
-import { newId } from '../domain/ids.js';
+import type { Caller } from '../domain/caller.js';
 import { MIN_SESSION_SECONDS } from '../domain/profile.js';
-import { sessionPolicyFor, type Scope } from '../domain/session-policy.js';
+import { consoleSessionSeconds, expirationVerdict, STS_CALL_DEADLINE_SECONDS, type ExpirationVerdict } from '../domain/session-duration.js';
 import { Problem } from '../http/problems.js';
-import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
-import { actorOf, maySeeRequest } from '../requests/access.js';
+import { actorOf } from '../requests/access.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
-import { completeIssuance, insertIssuance } from './repo.js';
+import { planIssuance, type Plan } from './plan-issuance.js';
+import { completeIssuance } from './repo.js';
 import { stsProblem } from './sts-problems.js';
 
 export interface IssueDeps {
@@ -22,185 +18,175 @@ export interface IssueDeps {
   clock: Clock;
   sts: CredentialIssuer;
   consoleSignIn: ConsoleSignIn;
+  /** Brevet runs on role credentials (BREVET_ROLE_CHAINING): getSigninToken then takes no SessionDuration. */
+  roleChaining: boolean;
 }
 
-export type IssuanceKind = 'credentials' | 'console';
-
-const SAFE_NAME = /[^\w+=,.@-]/g;
-
-/**
- * STS counts the duration from when it handles the call, not from when Brevet computed it:
- * this much of the window is kept back so that the call's own time (timeouts and retries
- * included) cannot push Expiration past the window end.
- */
-export const ISSUANCE_MARGIN_SECONDS = 20;
-
-/** SourceIdentity and session names allow `[\w+=,.@-]`, 2..64 characters. */
-export function sourceIdentityOf(caller: Pick<Caller, 'email' | 'id'>): string {
-  const raw = (caller.email ?? caller.id).replace(SAFE_NAME, '-').slice(0, 64);
-  return raw.length >= 2 ? raw : `${raw}--`.slice(0, 2);
+/** STS credentials for an active request, by its requester (SPEC §3 rules 3–5, §4.1, §4.2). */
+export function issueCredentials(deps: IssueDeps, caller: Caller, requestId: string, format: string): Promise<SessionCredentials> {
+  return issueSession(deps, caller, requestId, 'credentials', format, async (credentials) => credentials);
 }
 
 /**
- * One STS session for an active request, by its requester (SPEC §3 rules 3–5, §4.1).
- *
- * 1. In one transaction with the request locked: state, requester, conditions and the time
- *    left are checked, and the issuance is written as `pending` (or the refusal audited).
- * 2. STS is called outside any transaction.
- * 3. In a second transaction the issuance is completed and audited. If the request was
- *    revoked or cancelled in between, the credentials are recorded but not handed out.
+ * A console sign-in URL for an active request (SPEC §4.3): one STS session exchanged for a
+ * sign-in token. The console session outlives the credentials it is made from, so its length
+ * (SessionDuration) is the time left in the window. With role credentials AWS refuses
+ * SessionDuration, and the console session then lasts as long as the credentials, which end
+ * by the window end too. Credentials whose exchange failed were handed to no one: the issuance
+ * is recorded as failed.
  */
-export async function issueSession(deps: IssueDeps, caller: Caller, requestId: string, kind: IssuanceKind, format: string): Promise<SessionCredentials> {
-  const plan = await planIssuance(deps, caller, requestId, kind);
+export function consoleSignInUrl(deps: IssueDeps, caller: Caller, requestId: string): Promise<{ url: string; expiration: Date }> {
+  return issueSession(deps, caller, requestId, 'console', 'console', async (credentials, plan) => {
+    const sessionSeconds = consoleSessionSeconds(deps.clock.now(), plan.endsAt);
+    if (sessionSeconds === null) {
+      throw new HandOutFailed(
+        new Problem('window-too-short', `less than ${MIN_SESSION_SECONDS} s remained in the window once AWS answered, and a console session lasts at least that long`),
+        'window-too-short',
+      );
+    }
+    try {
+      const url = await deps.consoleSignIn.signInUrl(credentials, 'brevet', deps.roleChaining ? undefined : sessionSeconds);
+      return { url, expiration: credentials.expiration };
+    } catch (error) {
+      if (!(error instanceof FederationFailure)) throw error;
+      throw new HandOutFailed(new Problem('upstream-sts', `${error.message}; check BREVET_FEDERATION_URL`), `console sign-in: ${error.message}`);
+    }
+  });
+}
+
+/** The credentials exist but could not be turned into what the caller asked for. */
+class HandOutFailed extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * 1. Plan: one transaction with the request locked checks everything and writes the issuance
+ *    as `pending` (plan-issuance.ts).
+ * 2. STS, outside any transaction, aborted after STS_CALL_DEADLINE_SECONDS (session-duration.ts).
+ * 3. What AWS answered is checked against the window, then turned into what the caller asked
+ *    for (`handOut`, e.g. the federation exchange), still outside any transaction.
+ * 4. A second transaction completes the issuance and audits it. If the request was revoked or
+ *    cancelled in between, the credentials are recorded but not handed out.
+ */
+async function issueSession<T>(
+  deps: IssueDeps,
+  caller: Caller,
+  requestId: string,
+  kind: Plan['kind'],
+  format: string,
+  handOut: (credentials: SessionCredentials, plan: Plan) => Promise<T>,
+): Promise<T> {
+  const plan = await planIssuance(deps, caller, requestId, kind, format);
 
   let credentials: SessionCredentials;
   try {
-    credentials = await deps.sts.assumeRole(plan.assumeRole);
+    credentials = await deps.sts.assumeRole(plan.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000));
   } catch (error) {
     await recordFailure(deps, caller, plan, error instanceof StsFailure ? `${error.kind}: ${error.message}` : 'unexpected error');
     throw error instanceof StsFailure ? stsProblem(error) : error;
   }
 
-  const withheldStatus = await deps.db.transaction(async (tx) => {
-    const request = (await lockRequest(tx, requestId))!;
+  const verdict = expirationVerdict(credentials.expiration, plan.endsAt, plan.assumeRole.durationSeconds, deps.clock.now());
+  let result: T | undefined;
+  if (verdict === 'within-window') {
+    try {
+      result = await handOut(credentials, plan);
+    } catch (error) {
+      if (!(error instanceof HandOutFailed)) throw error;
+      await recordFailure(deps, caller, plan, error.reason, credentials);
+      throw error.problem;
+    }
+  }
+
+  const withheld = await recordIssued(deps, caller, plan, credentials, verdict);
+  // Thrown after the commit: throwing inside the transaction would roll back the record of
+  // credentials that exist in AWS (issuance left `pending`, no audit event of them).
+  if (withheld !== null) throw withheld;
+  return result as T;
+}
+
+const withheldProblem = {
+  'window-ran-out': () =>
+    new Problem(
+      'window-too-short',
+      `AWS started the session after less than its ${MIN_SESSION_SECONDS} s were left in the window, so it would have outlived the window; the credentials were withheld`,
+    ),
+  'aws-clock-ahead': () => new Problem('upstream-sts', "AWS set the session's expiration past the window end (AWS's clock is ahead of Brevet's); the credentials were withheld"),
+} as const;
+
+/** Completes the issuance as issued and audits it; returns the problem to answer when the credentials are withheld. */
+async function recordIssued(deps: IssueDeps, caller: Caller, plan: Plan, credentials: SessionCredentials, verdict: ExpirationVerdict): Promise<Problem | null> {
+  return deps.db.transaction(async (tx) => {
+    const request = (await lockRequest(tx, plan.requestId))!;
     await completeIssuance(tx, plan.issuanceId, {
       status: 'issued',
       accessKeyId: credentials.accessKeyId,
       expiresAt: credentials.expiration,
       completedAt: deps.clock.now(),
     });
-    // Rule 4 holds on what AWS answered, whatever its clock: a late expiration is not handed out.
-    const tooLate = request.endsAt !== null && credentials.expiration > request.endsAt;
-    const withheld = request.status !== 'active' || tooLate;
-    if (withheld && request.denyPolicyStatus !== null && (request.revocationCleanupAt ?? new Date(0)) < credentials.expiration) {
+    const problem =
+      verdict !== 'within-window'
+        ? withheldProblem[verdict]()
+        : request.status !== 'active'
+          ? new Problem('invalid-transition', `the request is ${request.status}`)
+          : null;
+    if (problem !== null && request.denyPolicyStatus !== null && (request.revocationCleanupAt ?? new Date(0)) < credentials.expiration) {
       // The deny statement must outlive this credential too.
-      await updateRequest(tx, requestId, { revocationCleanupAt: credentials.expiration });
+      await updateRequest(tx, plan.requestId, { revocationCleanupAt: credentials.expiration });
     }
     await appendAudit(tx, deps.clock, {
       actor: actorOf(caller),
       action: 'credentials.issued',
-      requestId,
-      profileId: request.profileId,
+      requestId: plan.requestId,
+      profileId: plan.profileId,
       sourceIp: caller.sourceIp,
       details: {
         issuanceId: plan.issuanceId,
-        kind,
-        format,
+        kind: plan.kind,
+        format: plan.format,
         accessKeyId: credentials.accessKeyId,
         sessionName: plan.assumeRole.sessionName,
         sourceIdentity: plan.assumeRole.sourceIdentity,
         roleArn: plan.assumeRole.roleArn,
         durationSeconds: plan.assumeRole.durationSeconds,
         expiration: credentials.expiration.toISOString(),
-        ...(withheld
-          ? { withheld: true, reason: tooLate ? 'AWS set an expiration past the window end' : `the request became ${request.status} during issuance` }
-          : {}),
+        ...(problem === null ? {} : { withheld: true, reason: verdict === 'within-window' ? `the request became ${request.status} during issuance` : verdict }),
       },
     });
-    if (!withheld) return null;
-    return tooLate ? 'expiration-past-window' : request.status;
+    return problem;
   });
-  // Thrown after the commit: throwing inside the transaction would roll back the record of
-  // credentials that exist in AWS (issuance left `pending`, no audit event of them).
-  if (withheldStatus === 'expiration-past-window') {
-    throw new Problem('upstream-sts', "AWS set the session's expiration past the window end (clock skew); the credentials were withheld");
-  }
-  if (withheldStatus !== null) throw new Problem('invalid-transition', `the request is ${withheldStatus}`);
-  return credentials;
 }
 
-/** A console sign-in URL for an active request: one issuance, then the federation exchange. */
-export async function consoleSignInUrl(deps: IssueDeps, caller: Caller, requestId: string): Promise<{ url: string; expiration: Date }> {
-  const credentials = await issueSession(deps, caller, requestId, 'console', 'console');
-  try {
-    return { url: await deps.consoleSignIn.signInUrl(credentials, 'brevet'), expiration: credentials.expiration };
-  } catch (error) {
-    if (error instanceof FederationFailure) throw new Problem('upstream-sts', `${error.message}; check BREVET_FEDERATION_URL`);
-    throw error;
-  }
-}
-
-interface Plan {
-  issuanceId: string;
-  requestId: string;
-  profileId: string;
-  assumeRole: Parameters<CredentialIssuer['assumeRole']>[0];
-}
-
-async function planIssuance(deps: IssueDeps, caller: Caller, requestId: string, kind: IssuanceKind): Promise<Plan> {
-  const outcome = await deps.db.transaction(async (tx) => {
-    const request = await lockRequest(tx, requestId);
-    if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
-    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
-    const now = deps.clock.now();
-
-    const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}) => {
-      await appendAudit(tx, deps.clock, {
-        actor: actorOf(caller),
-        action: 'credentials.refused',
-        requestId,
-        profileId: request.profileId,
-        sourceIp: caller.sourceIp,
-        details: { reason, kind, status: request.status, ...extra },
-      });
-      return { refused: problem };
-    };
-
-    if (!maySeeRequest(request, definition, caller, now)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
-    if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
-    if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
-      return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
-    }
-    if (await isProfileDeleted(tx, request.profileId)) {
-      return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
-    }
-    const check = checkConditions(definition.conditions, { mfa: hasMfa(caller), sourceIp: caller.sourceIp, at: now });
-    if (!check.ok) {
-      return refuse(new Problem('condition-failed', check.detail, { condition: check.condition }), 'condition-failed', { condition: check.condition });
-    }
-    const secondsLeft = Math.floor((request.endsAt.getTime() - now.getTime()) / 1000);
-    if (secondsLeft - ISSUANCE_MARGIN_SECONDS < MIN_SESSION_SECONDS) {
-      const detail = `${secondsLeft} s remain in the window; STS sessions last at least ${MIN_SESSION_SECONDS} s and ${ISSUANCE_MARGIN_SECONDS} s are kept for the call`;
-      return refuse(new Problem('window-too-short', detail), 'window-too-short', { secondsLeft });
-    }
-
-    const issuanceId = newId('iss');
-    const sessionName = sessionNameFor(request.id);
-    const sourceIdentity = sourceIdentityOf(caller);
-    await insertIssuance(tx, { id: issuanceId, requestId, kind, status: 'pending', sessionName, sourceIdentity, sourceIp: caller.sourceIp, createdAt: now });
-    return {
-      plan: {
-        issuanceId,
-        requestId,
-        profileId: request.profileId,
-        assumeRole: {
-          roleArn: definition.roleArn,
-          sessionName,
-          sourceIdentity,
-          // Never past the window end (rule 4), never past the profile's maximum.
-          durationSeconds: Math.min(secondsLeft - ISSUANCE_MARGIN_SECONDS, definition.maxDurationSeconds),
-          tags: { ...definition.sessionTags, 'brevet:request-id': request.id, 'brevet:requester': sourceIdentity },
-          policy: sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null),
-          externalId: definition.externalId,
-          region: definition.region,
-        },
-      },
-    };
-  });
-  if ('refused' in outcome) throw outcome.refused;
-  return outcome.plan;
-}
-
-async function recordFailure(deps: IssueDeps, caller: Caller, plan: Plan, error: string): Promise<void> {
+/**
+ * The issuance failed: STS refused (no credentials exist), or the credentials AWS issued could
+ * not be handed out (`credentials` given: their key id and expiry are kept, never the secret).
+ */
+async function recordFailure(deps: IssueDeps, caller: Caller, plan: Plan, error: string, credentials?: SessionCredentials): Promise<void> {
   await deps.db.transaction(async (tx) => {
-    await completeIssuance(tx, plan.issuanceId, { status: 'failed', error, completedAt: deps.clock.now() });
+    await completeIssuance(tx, plan.issuanceId, {
+      status: 'failed',
+      error,
+      completedAt: deps.clock.now(),
+      ...(credentials === undefined ? {} : { accessKeyId: credentials.accessKeyId, expiresAt: credentials.expiration }),
+    });
     await appendAudit(tx, deps.clock, {
       actor: actorOf(caller),
       action: 'credentials.failed',
       requestId: plan.requestId,
       profileId: plan.profileId,
       sourceIp: caller.sourceIp,
-      details: { issuanceId: plan.issuanceId, roleArn: plan.assumeRole.roleArn, error },
+      details: {
+        issuanceId: plan.issuanceId,
+        kind: plan.kind,
+        roleArn: plan.assumeRole.roleArn,
+        error,
+        ...(credentials === undefined ? {} : { accessKeyId: credentials.accessKeyId, expiration: credentials.expiration.toISOString(), handedOut: false }),
+      },
     });
   });
 }

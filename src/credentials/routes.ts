@@ -4,13 +4,16 @@ import { Type } from 'typebox';
 import type { SessionCredentials } from '../adapters/aws/sts.js';
 import type { Deps } from '../deps.js';
 import { IdParams, errorResponses } from '../http/schemas.js';
-import { consoleSignInUrl, issueSession } from './issue-session.js';
+import { consoleSignInUrl, issueCredentials, type IssueDeps } from './issue-session.js';
 
 const tags = ['credentials'];
 
+const DEFAULT_FORMAT = 'json';
+
+/** Optional as a whole: no body at all means the default format (see preValidation below). */
 const CredentialsBody = Type.Object(
-  { format: Type.Union([Type.Literal('json'), Type.Literal('credential_process'), Type.Literal('env')], { default: 'json' }) },
-  { additionalProperties: false, examples: [{ format: 'credential_process' }] },
+  { format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('credential_process'), Type.Literal('env')], { default: DEFAULT_FORMAT })) },
+  { additionalProperties: false, examples: [{ format: 'credential_process' }], description: 'May be omitted (no body, no content type): `format` defaults to `json`.' },
 );
 
 const JsonCredentials = Type.Object({
@@ -42,11 +45,14 @@ function envLines(c: SessionCredentials): string {
     `export AWS_SESSION_TOKEN=${shellQuote(c.sessionToken)}`,
     `export AWS_CREDENTIAL_EXPIRATION=${shellQuote(c.expiration.toISOString())}`,
     `export AWS_REGION=${shellQuote(c.region)}`,
+    // AWS CLI v1 and boto3 read only AWS_DEFAULT_REGION; v2 and the other SDKs read AWS_REGION.
+    `export AWS_DEFAULT_REGION=${shellQuote(c.region)}`,
     '',
   ].join('\n');
 }
 
-export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'consoleSignIn'>): FastifyPluginAsync {
+export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'consoleSignIn' | 'config'>): FastifyPluginAsync {
+  const issueDeps: IssueDeps = { ...deps, roleChaining: deps.config.roleChaining };
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -70,10 +76,14 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
             ...errorResponses(409, 502),
           },
         },
+        // `format` has a default, so no body at all (`curl -X POST`, no content type) means `{}`.
+        preValidation: async (request) => {
+          request.body ??= {} as typeof request.body;
+        },
       },
       async (request, reply) => {
-        const format = request.body.format;
-        const c = await issueSession(deps, request.caller, request.params.id, 'credentials', format);
+        const format = request.body.format ?? DEFAULT_FORMAT;
+        const c = await issueCredentials(issueDeps, request.caller, request.params.id, format);
         // Secrets: no cache may keep this answer (SPEC §3 rule 5).
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         if (format === 'env') return reply.type('text/plain; charset=utf-8').send(envLines(c));
@@ -96,7 +106,7 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
         },
       },
       async (request, reply) => {
-        const signIn = await consoleSignInUrl(deps, request.caller, request.params.id);
+        const signIn = await consoleSignInUrl(issueDeps, request.caller, request.params.id);
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         return reply.send({ url: signIn.url, expiration: signIn.expiration.toISOString() });
       },

@@ -1,7 +1,7 @@
 // SPEC §4.1: what Brevet asks of STS for one issuance, read back from the STS stand-in as the
 // real SDK serialised it, and the window arithmetic of rule 4.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ISSUANCE_MARGIN_SECONDS } from '../../src/credentials/issue-session.js';
+import { STS_CALL_DEADLINE_SECONDS as ALLOWANCE } from '../../src/domain/session-duration.js';
 import {
   auditOf,
   createProfile,
@@ -58,7 +58,7 @@ describe('the AssumeRole call', () => {
     expect(call.roleSessionName).toBe(`brevet-${request.id}`);
     expect(call.sourceIdentity).toBe(expectedIdentity);
     expect(call.externalId).toBe('brevet-ext-4242');
-    expect(call.durationSeconds).toBe(1800 - ISSUANCE_MARGIN_SECONDS);
+    expect(call.durationSeconds).toBe(1800 - ALLOWANCE);
     expect(JSON.parse(call.policy!)).toEqual(PROFILE_POLICY);
     expect(call.tags).toHaveLength(4);
     expect(tagsOf(call)).toEqual({ team: 'payments', env: 'prod', 'brevet:request-id': request.id, 'brevet:requester': expectedIdentity });
@@ -71,7 +71,7 @@ describe('the AssumeRole call', () => {
       sessionName: `brevet-${request.id}`,
       sourceIdentity: expectedIdentity,
       roleArn: roleArn('PaymentsAdmin'),
-      durationSeconds: 1800 - ISSUANCE_MARGIN_SECONDS,
+      durationSeconds: 1800 - ALLOWANCE,
       format: 'json',
     });
     const [row] = await issuancesOf(h.t, request.id);
@@ -135,54 +135,79 @@ describe('the AssumeRole call', () => {
   });
 });
 
-describe('DurationSeconds', () => {
-  it('is the time left in the window less the call margin: 1800 s window, 600 s later → 1180', async () => {
-    const profile = await createProfile(h.t);
+describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts)', () => {
+  /** A request whose window starts on a whole second, so that what STS prints (whole seconds) is exact. */
+  async function requestOf(durationSeconds: number, profileOverrides: Record<string, unknown> = {}) {
+    h.t.clock.set(new Date(Math.ceil(h.t.clock.now().getTime() / 1000) * 1000 + 1000));
+    const profile = await createProfile(h.t, profileOverrides);
     const requester = await h.t.principal({ groups: ['dev'] });
-    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
+    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds });
+    return { requester, request, endsAt: new Date(request.endsAt!).getTime() };
+  }
+
+  it('a 900 s request yields credentials at the start of its window: 900 s asked, Expiration exactly endsAt', async () => {
+    const { requester, request, endsAt } = await requestOf(900);
+    expect(endsAt - new Date(request.startsAt!).getTime()).toBe(900_000);
+    const response = await issue(h.t, requester.key, request.id);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(900);
+    expect(new Date(response.body.expiration).getTime()).toBe(endsAt);
+  });
+
+  it('is the time left less the call allowance where there is room: 1800 s window, 600 s later → 1180', async () => {
+    const { requester, request, endsAt } = await requestOf(1800);
     h.t.clock.advance(600_000);
     const response = await issue(h.t, requester.key, request.id);
     expect(response.status).toBe(200);
-    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ISSUANCE_MARGIN_SECONDS);
-    expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(new Date(request.endsAt!).getTime());
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ALLOWANCE);
+    expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(endsAt);
   });
 
-  it('stays within the profile maximum for a request of the maximum length', async () => {
-    const profile = await createProfile(h.t, { maxDurationSeconds: 1200, defaultDurationSeconds: 900 });
-    const requester = await h.t.principal({ groups: ['dev'] });
-    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1200 });
-    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
-    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ISSUANCE_MARGIN_SECONDS);
-  });
-
-  it('is exactly 900 s when 900 s plus the margin remain', async () => {
-    const profile = await createProfile(h.t);
-    const requester = await h.t.principal({ groups: ['dev'] });
-    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
-    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - (900 + ISSUANCE_MARGIN_SECONDS) * 1000));
+  it('never takes the allowance below 900: with 910 s left STS is asked for 900', async () => {
+    const { requester, request, endsAt } = await requestOf(1800);
+    h.t.clock.set(new Date(endsAt - 910_000));
     const response = await issue(h.t, requester.key, request.id);
     expect(response.status).toBe(200);
     expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(900);
-    // The margin is left between the expiration and the window end (STS prints whole seconds).
-    const gap = new Date(request.endsAt!).getTime() - new Date(response.body.expiration).getTime();
-    expect(gap).toBeGreaterThanOrEqual(ISSUANCE_MARGIN_SECONDS * 1000);
-    expect(gap).toBeLessThan((ISSUANCE_MARGIN_SECONDS + 1) * 1000);
+    expect(endsAt - new Date(response.body.expiration).getTime()).toBe(10_000);
   });
 
-  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s plus the margin remain', async () => {
-    const profile = await createProfile(h.t);
-    const requester = await h.t.principal({ groups: ['dev'] });
-    const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
-    h.t.clock.set(new Date(new Date(request.endsAt!).getTime() - 919_500));
+  it('stays within the profile maximum for a request of the maximum length', async () => {
+    const { requester, request } = await requestOf(1200, { maxDurationSeconds: 1200, defaultDurationSeconds: 900 });
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ALLOWANCE);
+  });
+
+  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s remain', async () => {
+    const { requester, request, endsAt } = await requestOf(1800);
+    h.t.clock.set(new Date(endsAt - 899_500));
     const before = h.aws.assumeRoleCalls.length;
 
     const response = await issue(h.t, requester.key, request.id, 'credential_process');
     expectProblem(response, 409, 'window-too-short');
+    expect(response.body.detail).toMatch(/899 s remain/);
     expect(h.aws.assumeRoleCalls).toHaveLength(before);
     expect(await issuancesOf(h.t, request.id)).toEqual([]);
     const [refused] = await auditOf(h.t, request.id, 'credentials.refused');
     expect(refused).toMatchObject({ actorId: requester.id });
-    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 919 });
+    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 899 });
+  });
+
+  it('withholds a 900 s session that AWS started too late to end by endsAt: 409 window-too-short, recorded', async () => {
+    const { requester, request, endsAt } = await requestOf(900);
+    const brevetNow = h.aws.now;
+    // STS handles the call 1.5 s after Brevet planned it (a slow call); it prints whole seconds.
+    h.aws.now = () => new Date(h.t.clock.now().getTime() + 1_500);
+    try {
+      const response = await issue(h.t, requester.key, request.id);
+      expectProblem(response, 409, 'window-too-short');
+      expect(JSON.stringify(response.body)).not.toContain(h.aws.issued.at(-1)!.secretAccessKey);
+    } finally {
+      h.aws.now = brevetNow;
+    }
+    expect(h.aws.issued.at(-1)!.expiration.getTime()).toBe(endsAt + 1_000);
+    const [issued] = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(issued!.details).toMatchObject({ withheld: true, reason: 'window-ran-out', accessKeyId: h.aws.issued.at(-1)!.accessKeyId });
   });
 });
 
@@ -192,7 +217,7 @@ describe('an AWS clock ahead of Brevet', () => {
     const requester = await h.t.principal({ groups: ['dev'] });
     const request = await openRequest(h.t, requester.key, profile.name, { durationSeconds: 1800 });
     const brevetNow = h.aws.now;
-    h.aws.now = () => new Date(h.t.clock.now().getTime() + (ISSUANCE_MARGIN_SECONDS + 5) * 1000);
+    h.aws.now = () => new Date(h.t.clock.now().getTime() + (ALLOWANCE + 5) * 1000);
     try {
       const response = await issue(h.t, requester.key, request.id);
       expectProblem(response, 502, 'upstream-sts');
@@ -201,6 +226,6 @@ describe('an AWS clock ahead of Brevet', () => {
       h.aws.now = brevetNow;
     }
     const [issued] = await auditOf(h.t, request.id, 'credentials.issued');
-    expect(issued!.details).toMatchObject({ withheld: true, accessKeyId: h.aws.issued.at(-1)!.accessKeyId });
+    expect(issued!.details).toMatchObject({ withheld: true, reason: 'aws-clock-ahead', accessKeyId: h.aws.issued.at(-1)!.accessKeyId });
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ISSUANCE_MARGIN_SECONDS } from '../../src/credentials/issue-session.js';
+import { STS_CALL_DEADLINE_SECONDS } from '../../src/domain/session-duration.js';
 import { auditOf, auth, createProfile, expectProblem, issuancesOf, issue, openRequest, startHarness, type Harness } from './helpers.js';
 
 const run = promisify(execFile);
@@ -73,6 +73,11 @@ describe('credential formats', () => {
     expect(plain.status).toBe(200);
     expect(Object.keys(plain.body).sort()).toEqual(['accessKeyId', 'expiration', 'region', 'secretAccessKey', 'sessionToken']);
 
+    // No body and no content type at all, as `curl -X POST` sends it.
+    const bare = await h.t.http().post(`/v1/requests/${request.id}/credentials`).set(auth(requester.key));
+    expect(bare.status, JSON.stringify(bare.body)).toBe(200);
+    expect(Object.keys(bare.body).sort()).toEqual(['accessKeyId', 'expiration', 'region', 'secretAccessKey', 'sessionToken']);
+
     const before = h.aws.assumeRoleCalls.length;
     const bad = await h.t.http().post(`/v1/requests/${request.id}/credentials`).set(auth(requester.key)).send({ format: 'ini' });
     expectProblem(bad, 400, 'validation');
@@ -97,11 +102,12 @@ describe('credential formats', () => {
       await writeFile(file, response.text, { mode: 0o600 });
       const { stdout } = await run('bash', [
         '-c',
-        'source <(cat "$1") && printf "%s\\n" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION" "$AWS_REGION"',
+        'source <(cat "$1") && printf "%s\\n" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" "$AWS_CREDENTIAL_EXPIRATION" "$AWS_REGION" "$AWS_DEFAULT_REGION"',
         'bash',
         file,
       ]);
-      expect(stdout.split('\n').slice(0, 5)).toEqual([issued.accessKeyId, issued.secretAccessKey, issued.sessionToken, issued.expiration.toISOString(), 'eu-west-1']);
+      // AWS_DEFAULT_REGION too: AWS CLI v1 and boto3 read no other.
+      expect(stdout.split('\n').slice(0, 6)).toEqual([issued.accessKeyId, issued.secretAccessKey, issued.sessionToken, issued.expiration.toISOString(), 'eu-west-1', 'eu-west-1']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -126,52 +132,15 @@ describe('Expiration', () => {
     const startsAt = new Date(request.startsAt!).getTime();
     const endsAt = new Date(request.endsAt!).getTime();
     expect(endsAt - startsAt).toBe(1_800_000);
-    for (const offsetMs of [0, 1, 499, 137_250, 600_000, 879_999, 880_000]) {
+    for (const offsetMs of [0, 1, 499, 137_250, 600_000, 879_999, 880_000, 890_000, 899_999, 900_000]) {
       h.t.clock.set(new Date(startsAt + offsetMs));
       const response = await issue(h.t, requester.key, request.id, 'credential_process');
       expect(response.status, `at +${offsetMs} ms`).toBe(200);
       const expiration = new Date(response.body.Expiration).getTime();
       expect(expiration, `at +${offsetMs} ms`).toBeLessThanOrEqual(endsAt);
       expect(expiration - h.t.clock.now().getTime(), `at +${offsetMs} ms`).toBeGreaterThan(899_000);
-      expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(Math.floor((endsAt - (startsAt + offsetMs)) / 1000) - ISSUANCE_MARGIN_SECONDS);
+      const secondsLeft = Math.floor((endsAt - (startsAt + offsetMs)) / 1000);
+      expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(Math.max(900, secondsLeft - STS_CALL_DEADLINE_SECONDS));
     }
-  });
-});
-
-describe('console sign-in', () => {
-  it('returns a federation login URL whose SigninToken came from exchanging the session credentials', async () => {
-    const { requester, request } = await activeRequest();
-    const response = await h.t.http().post(`/v1/requests/${request.id}/console`).set(auth(requester.key)).send();
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    expect(response.headers['cache-control']).toBe('no-store');
-
-    const issued = h.aws.issued.at(-1)!;
-    expect(h.federation.sessions.at(-1)).toEqual({ sessionId: issued.accessKeyId, sessionKey: issued.secretAccessKey, sessionToken: issued.sessionToken });
-
-    const url = new URL(response.body.url);
-    expect(`${url.origin}${url.pathname}`).toBe(h.federation.url);
-    expect(url.searchParams.get('Action')).toBe('login');
-    expect(url.searchParams.get('SigninToken')).toBe(h.federation.tokens.at(-1));
-    expect(url.searchParams.get('Destination')).toMatch(/^https:\/\/console\.aws\.amazon\.com\//);
-    expect(url.searchParams.get('Issuer')).toBeTruthy();
-    // The URL carries the sign-in token only, never the credentials themselves.
-    expect(response.body.url).not.toContain(issued.secretAccessKey);
-    expect(response.body.url).not.toContain(encodeURIComponent(issued.sessionToken));
-    expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(new Date(request.endsAt!).getTime());
-
-    expect(h.aws.assumeRoleCalls.at(-1)!.roleSessionName).toBe(`brevet-${request.id}`);
-    const [event] = await auditOf(h.t, request.id, 'credentials.issued');
-    expect(event!.details).toMatchObject({ kind: 'console', accessKeyId: issued.accessKeyId });
-  });
-
-  it('answers 502 upstream-sts naming BREVET_FEDERATION_URL when the federation endpoint fails', async () => {
-    const { requester, request } = await activeRequest();
-    h.federation.failNext(500);
-    const response = await h.t.http().post(`/v1/requests/${request.id}/console`).set(auth(requester.key)).send();
-    expectProblem(response, 502, 'upstream-sts');
-    expect(response.body.detail).toContain('BREVET_FEDERATION_URL');
-    const issued = h.aws.issued.at(-1)!;
-    expect(response.text).not.toContain(issued.secretAccessKey);
-    expect(response.text).not.toContain(issued.sessionToken);
   });
 });

@@ -42,6 +42,12 @@ export interface AwsStandIn {
   rolePolicies: Map<string, Map<string, string>>;
   /** The account IAM answers for (GetRole ARNs): Brevet's own account. */
   account: string;
+  /**
+   * Role names that do not exist in that account (every other name does). IAM answers
+   * NoSuchEntity for them; STS, which does not tell a missing role from a forbidden one,
+   * answers AccessDenied.
+   */
+  missingRoles: Set<string>;
   iamCalls: { action: string; params: Record<string, string> }[];
   failNextIam(...faults: StsFault[]): void;
   close(): Promise<void>;
@@ -185,6 +191,9 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       throw new AwsError('MalformedPolicyDocument', 'The policy is not in the valid JSON format.');
 
     const [, account, roleName] = arn;
+    if (account === stand.account && stand.missingRoles.has(roleName!)) {
+      throw new AwsError('AccessDenied', `User: arn:aws:iam::${stand.account}:user/brevet is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`, 403);
+    }
     const expiration = wholeSeconds(new Date(stand.now().getTime() + (duration ?? 3600) * 1000));
     const creds: IssuedCredentials = {
       accessKeyId: `ASIA${randomFrom(UPPER_ALNUM, 16)}`,
@@ -215,9 +224,10 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     const policies = stand.rolePolicies.get(roleName);
     const noSuchPolicy = (): AwsError =>
       new AwsError('NoSuchEntity', `The role policy with name ${policyName} cannot be found.`, 404);
+    if (stand.missingRoles.has(roleName)) throw new AwsError('NoSuchEntity', `The role with name ${roleName} cannot be found.`, 404);
     switch (action) {
       case 'GetRole':
-        // Roles are implicit: every name exists, in the account of the caller's credentials.
+        // Roles are implicit: every name not in missingRoles exists, in the account of the caller's credentials.
         return `<Role>${el('RoleName', roleName)}${el('Arn', `arn:aws:iam::${stand.account}:role/${roleName}`)}${el('Path', '/')}</Role>`;
       case 'GetRolePolicy': {
         const doc = policies?.get(policyName);
@@ -282,6 +292,7 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     failNextAssumeRole: (...faults) => void assumeRoleFaults.push(...faults),
     rolePolicies: new Map(),
     account: '123456789012',
+    missingRoles: new Set(),
     iamCalls: [],
     failNextIam: (...faults) => void iamFaults.push(...faults),
     close: () =>

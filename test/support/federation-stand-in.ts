@@ -1,5 +1,7 @@
 // A local stand-in for the AWS federation endpoint (https://signin.aws.amazon.com/federation):
-// `GET ?Action=getSigninToken&Session=<JSON>` answers `{"SigninToken":"…"}`, as AWS documents.
+// `GET ?Action=getSigninToken&Session=<JSON>[&SessionDuration=900..43200]` answers
+// `{"SigninToken":"…"}`, as AWS documents (IAM User Guide, "Enable custom identity broker access
+// to the AWS console"); a SessionDuration outside 900..43200 is refused.
 // Tests point BREVET_FEDERATION_URL at it and read the sessions it received.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -17,6 +19,8 @@ export interface FederationStandIn {
   url: string;
   /** Every session exchanged for a token, in order (parsed; raw text when it was not JSON). */
   sessions: (FederationSession | string)[];
+  /** The SessionDuration of each exchange, in the same order (undefined when none was sent). */
+  sessionDurations: (number | undefined)[];
   /** Every sign-in token handed out, so tests can search for leaks. */
   tokens: string[];
   /** The next N exchanges answer with this HTTP status and no token. */
@@ -34,6 +38,12 @@ export async function startFederationStandIn(): Promise<FederationStandIn> {
       return;
     }
     stand.sessions.push(parseSession(session));
+    const duration = url.searchParams.get('SessionDuration');
+    stand.sessionDurations.push(duration === null ? undefined : Number(duration));
+    if (duration !== null && !(/^\d+$/.test(duration) && Number(duration) >= 900 && Number(duration) <= 43_200)) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Invalid SessionDuration');
+      return;
+    }
     const failure = failures.shift();
     if (failure !== undefined) {
       res.writeHead(failure, { 'content-type': 'text/plain' }).end('failure');
@@ -48,6 +58,7 @@ export async function startFederationStandIn(): Promise<FederationStandIn> {
   const stand: FederationStandIn = {
     url: `http://127.0.0.1:${port}/federation`,
     sessions: [],
+    sessionDurations: [],
     tokens: [],
     failNext: (...statuses) => void failures.push(...statuses),
     close: () =>

@@ -2,7 +2,8 @@ import type { SessionCredentials } from './sts.js';
 
 /** Turns role credentials into an AWS console sign-in URL (SPEC §4.3). */
 export interface ConsoleSignIn {
-  signInUrl(credentials: SessionCredentials, issuer: string): Promise<string>;
+  /** `sessionDurationSeconds` (900..43200) bounds the console session; omitted, it lasts as long as the credentials. */
+  signInUrl(credentials: SessionCredentials, issuer: string, sessionDurationSeconds?: number): Promise<string>;
 }
 
 const CONSOLE_DESTINATION = 'https://console.aws.amazon.com/';
@@ -13,7 +14,7 @@ const CONSOLE_DESTINATION = 'https://console.aws.amazon.com/';
  */
 export function createFederationSignIn(federationUrl: string, timeoutMs = 5_000): ConsoleSignIn {
   return {
-    async signInUrl(credentials, issuer) {
+    async signInUrl(credentials, issuer, sessionDurationSeconds) {
       const session = JSON.stringify({
         sessionId: credentials.accessKeyId,
         sessionKey: credentials.secretAccessKey,
@@ -21,6 +22,7 @@ export function createFederationSignIn(federationUrl: string, timeoutMs = 5_000)
       });
       const tokenUrl = new URL(federationUrl);
       tokenUrl.searchParams.set('Action', 'getSigninToken');
+      if (sessionDurationSeconds !== undefined) tokenUrl.searchParams.set('SessionDuration', String(sessionDurationSeconds));
       tokenUrl.searchParams.set('Session', session);
       let response: Response;
       try {

@@ -42,7 +42,8 @@ export class StsFailure extends Error {
 }
 
 export interface CredentialIssuer {
-  assumeRole(input: AssumeRoleInput): Promise<SessionCredentials>;
+  /** `deadline` aborts the whole call, retries included. */
+  assumeRole(input: AssumeRoleInput, deadline?: AbortSignal): Promise<SessionCredentials>;
 }
 
 export interface AwsClientOptions {
@@ -76,7 +77,7 @@ export function createStsIssuer(options: AwsClientOptions = {}): CredentialIssue
   };
 
   return {
-    async assumeRole(input) {
+    async assumeRole(input, deadline) {
       const region = input.region ?? options.region ?? process.env['AWS_REGION'] ?? AWS_DEFAULT_REGION;
       try {
         const output = await clientFor(region).send(
@@ -89,6 +90,7 @@ export function createStsIssuer(options: AwsClientOptions = {}): CredentialIssue
             Policy: input.policy,
             ExternalId: input.externalId ?? undefined,
           }),
+          { abortSignal: deadline },
         );
         const c = output.Credentials;
         if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || c.Expiration === undefined) {
