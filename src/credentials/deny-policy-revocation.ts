@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Clock } from '../adapters/clock.js';
+import { StsFailure } from '../adapters/aws/errors.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
@@ -94,7 +95,7 @@ export async function applyDenyPolicyNow(deps: Deps, requestId: string): Promise
         actor: systemActor,
         action: 'revocation.deny-policy-failed',
         requestId,
-        details: { error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error' },
+        details: { error: error instanceof StsFailure ? `${error.kind}: ${error.message}` : error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error' },
       }),
     );
   }

@@ -1,6 +1,7 @@
 import type { Clock } from '../adapters/clock.js';
 import { FederationFailure, type ConsoleSignIn } from '../adapters/aws/federation.js';
-import { StsFailure, type CredentialIssuer, type SessionCredentials } from '../adapters/aws/sts.js';
+import { StsFailure } from '../adapters/aws/errors.js';
+import type { CredentialIssuer, SessionCredentials } from '../adapters/aws/sts.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';

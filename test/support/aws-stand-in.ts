@@ -2,7 +2,7 @@
 // (form-encoded POST in, namespaced XML out), so integration tests can point the
 // real AWS SDK at it and exercise SigV4 signing, serialisation and XML parsing.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface AssumeRoleCall {
@@ -50,6 +50,13 @@ export interface AwsStandIn {
   missingRoles: Set<string>;
   iamCalls: { action: string; params: Record<string, string> }[];
   failNextIam(...faults: StsFault[]): void;
+  /**
+   * The caller's own credentials, as AWS judges them before any action: a session token
+   * (x-amz-security-token) in this set is expired (403 ExpiredToken), an access key id in
+   * `unknownAccessKeys` does not exist (403 InvalidClientTokenId).
+   */
+  expiredSessionTokens: Set<string>;
+  unknownAccessKeys: Set<string>;
   close(): Promise<void>;
 }
 
@@ -250,6 +257,18 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     }
   };
 
+  /** AWS authenticates the caller before it looks at the action; query-protocol codes, HTTP 403. */
+  const checkCaller = (headers: IncomingHttpHeaders): void => {
+    const token = headers['x-amz-security-token'];
+    if (typeof token === 'string' && stand.expiredSessionTokens.has(token)) {
+      throw new AwsError('ExpiredToken', 'The security token included in the request is expired', 403);
+    }
+    const accessKeyId = /Credential=([^/]+)\//.exec(headers.authorization ?? '')?.[1];
+    if (accessKeyId !== undefined && stand.unknownAccessKeys.has(accessKeyId)) {
+      throw new AwsError('InvalidClientTokenId', 'The security token included in the request is invalid.', 403);
+    }
+  };
+
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -261,6 +280,7 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       const isIam = IAM_ACTIONS.has(action);
       const ns = isIam || params.get('Version') === '2010-05-08' ? IAM_NS : STS_NS;
       try {
+        checkCaller(req.headers);
         if (action === 'AssumeRole') {
           const call = recordAssumeRole(params, req.headers.authorization);
           if (applyFault(res, ns, assumeRoleFaults.shift())) return;
@@ -295,6 +315,8 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     missingRoles: new Set(),
     iamCalls: [],
     failNextIam: (...faults) => void iamFaults.push(...faults),
+    expiredSessionTokens: new Set(),
+    unknownAccessKeys: new Set(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -1,5 +1,12 @@
 import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AWS_DEFAULT_REGION, classify, type AwsClientOptions } from './sts.js';
+import { classify } from './errors.js';
+import type { AwsClientOptions } from './sts.js';
+
+/**
+ * IAM is global: any region of the partition signs for it. Without AWS_REGION, us-east-1 (the
+ * commercial partition); GovCloud and China need AWS_REGION set, as they need it for STS.
+ */
+const IAM_FALLBACK_REGION = 'us-east-1';
 
 /** Inline policies of a role, as much of IAM as revocation needs. Documents are JSON text. */
 export interface RolePolicyStore {
@@ -16,7 +23,7 @@ export interface RolePolicyStore {
  */
 export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicyStore {
   const client = new IAMClient({
-    region: options.region ?? process.env['AWS_REGION'] ?? AWS_DEFAULT_REGION,
+    region: options.region ?? process.env['AWS_REGION'] ?? IAM_FALLBACK_REGION,
     maxAttempts: options.maxAttempts ?? 3,
     requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
   });
