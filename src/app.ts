@@ -1,5 +1,4 @@
 import { isIP } from 'node:net';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -12,6 +11,7 @@ import { installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
+import { installRateLimits } from './http/rate-limits.js';
 import { ProblemSchema } from './http/schemas.js';
 import { findNulCharacter, validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
@@ -56,16 +56,12 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installMetrics(app);
-  if (deps.config.rateLimitPerMinute > 0) {
-    // Per source address and per process (in memory): a brake on floods and credential guessing,
-    // not a quota. Health and metrics probes are exempt.
-    await app.register(rateLimit, {
-      max: deps.config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      allowList: (request) => ['/healthz', '/readyz', '/metrics'].includes(request.url.split('?')[0]!),
-      errorResponseBuilder: (_request, context) => new Problem('rate-limited', `too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`),
-    });
-  }
+  // Before any route: the limits run ahead of authentication (src/http/rate-limits.ts).
+  await installRateLimits(app, {
+    perMinute: deps.config.rateLimitPerMinute,
+    authFailuresPerMinute: deps.config.authFailuresPerMinute,
+    store: deps.rateLimitStore,
+  });
 
   await app.register(swagger, {
     openapi: {

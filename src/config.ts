@@ -26,8 +26,10 @@ export interface Config {
   webhookUrls: string[];
   webhookSecret: string | undefined;
   roleChaining: boolean;
-  /** Requests per minute per source address (per process); 0 turns the limit off. */
+  /** Requests per minute per source address, shared through Redis when configured; 0 turns the limit off. */
   rateLimitPerMinute: number;
+  /** Failed authentications per minute per source address and per presented credential; 0 turns it off. */
+  authFailuresPerMinute: number;
   /** Apply migrations at start; off when a separate owner role runs `npm run migrate` (docs/audit.md). */
   migrateOnStart: boolean;
   publicUrl: string | undefined;
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     roleChaining: boolean('BREVET_ROLE_CHAINING', read('BREVET_ROLE_CHAINING'), false),
     rateLimitPerMinute: integer('BREVET_RATE_LIMIT_PER_MINUTE', read('BREVET_RATE_LIMIT_PER_MINUTE'), 600, 0, 1_000_000),
+    authFailuresPerMinute: integer('BREVET_AUTH_FAILURES_PER_MINUTE', read('BREVET_AUTH_FAILURES_PER_MINUTE'), 30, 0, 1_000_000),
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
   };

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
@@ -9,6 +10,8 @@ import { createWebhookSender, type WebhookSender } from './adapters/webhook-send
 import type { Config } from './config.js';
 import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
+import { createRateLimitRedis } from './http/rate-limits.js';
+import { createAuthDenialRecorder, type AuthDenialRecorder } from './principals/auth-denials.js';
 import { NOTIFY_BACKOFF_MS } from './jobs/catalog.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createRequestEffects } from './jobs/request-effects.js';
@@ -25,6 +28,8 @@ export interface Deps {
   db: Db;
   clock: Clock;
   authenticator: Authenticator;
+  /** Audits refused authentications (auth.denied), a flood folded into one summary per window. */
+  authDenials: AuthDenialRecorder;
   /** BullMQ when REDIS_URL is set; absent in dev mode, where the reconciler polls instead. */
   scheduler: JobQueue | undefined;
   effects: RequestEffects;
@@ -37,6 +42,8 @@ export interface Deps {
   slack: SlackGateway | undefined;
   /** Sends Slack deliveries (message sync, requester DMs) when Slack is configured. */
   slackDelivery: SlackDelivery | undefined;
+  /** Where the rate-limit counters live: Redis shared by every API process, or (absent) this process's memory. */
+  rateLimitStore: { redis: Redis; namespace: string } | undefined;
   /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -48,7 +55,7 @@ export interface DepsOverrides {
   tokenVerifier?: TokenVerifier;
   /** Tests shorten the AWS timeouts and retries; production keeps the defaults. */
   aws?: AwsClientOptions;
-  /** Tests give each run its own Redis key prefix. */
+  /** Tests give each run its own Redis key prefix (queue and rate-limit counters). */
   queuePrefix?: string;
   /** Tests shorten the webhook retry delays. */
   notifyBackoffMs?: number;
@@ -60,17 +67,20 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     overrides.database ??
     (config.databaseUrl !== undefined ? openPostgres(config.databaseUrl) : openPglite(path.join(config.dataDir, 'pgdata')));
   const tokenVerifier = overrides.tokenVerifier ?? (config.oidc === undefined ? undefined : createOidcVerifier(config.oidc, clock));
+  const authDenials = createAuthDenialRecorder({ db: database.db, clock, logger });
   const authenticator = createAuthenticator({
     db: database.db,
     clock,
     roles: { adminGroups: config.adminGroups, auditorGroups: config.auditorGroups },
     tokenVerifier,
+    authDenials,
   });
   const notifyBackoffMs = overrides.notifyBackoffMs ?? NOTIFY_BACKOFF_MS;
   const queue =
     config.redisUrl === undefined
       ? undefined
       : createJobQueue({ redisUrl: config.redisUrl, prefix: overrides.queuePrefix, notifyBackoffMs }, clock);
+  const rateLimitRedis = config.redisUrl === undefined ? undefined : createRateLimitRedis(config.redisUrl, logger);
   const slack = config.slack.botToken === undefined ? undefined : createSlackGateway(config.slack.botToken, config.slack.apiUrl);
   const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
   return {
@@ -80,6 +90,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     db: database.db,
     clock,
     authenticator,
+    authDenials,
     scheduler: queue,
     effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }),
     sts: createStsIssuer(overrides.aws),
@@ -92,9 +103,12 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
       slack === undefined
         ? undefined
         : (target, payload) => deliverToSlack({ db: database.db, clock, slack, publicUrl: config.publicUrl }, target, payload),
+    rateLimitStore: rateLimitRedis === undefined ? undefined : { redis: rateLimitRedis, namespace: `${overrides.queuePrefix ?? 'brevet'}:rate-limit:` },
     readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
+      await authDenials.close().catch((error: unknown) => logger.warn({ err: error }, 'could not write the last auth.denied summaries'));
       await queue?.close();
+      rateLimitRedis?.disconnect();
       await database.close();
     },
   };

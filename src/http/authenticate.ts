@@ -3,7 +3,7 @@ import { TokenRejected, VerifierUnavailable, type TokenVerifier } from '../adapt
 import type { Db } from '../db/client.js';
 import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
 import { hashApiKey } from '../principals/api-key-secret.js';
-import { auditAuthDenied } from '../principals/auth-denials.js';
+import type { AuthDenialRecorder } from '../principals/auth-denials.js';
 import { findApiKeyByHash, touchApiKey, type PrincipalRow } from '../principals/repo.js';
 import { resolveTokenPrincipal } from '../principals/resolve-token-principal.js';
 import { Problem } from './problems.js';
@@ -18,6 +18,7 @@ export interface AuthenticatorDeps {
   clock: Clock;
   roles: RoleGroups;
   tokenVerifier: TokenVerifier | undefined;
+  authDenials: AuthDenialRecorder;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
@@ -28,7 +29,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const rejected = (why: string) => new Problem('unauthenticated', why);
 
   async function refuseDisabled(principal: PrincipalRow, via: Caller['via'], sourceIp: string | null): Promise<never> {
-    await auditAuthDenied(deps, { principal: { id: principal.id, kind: principal.kind }, ownCredential: true, via, reason: 'principal-disabled', sourceIp });
+    await deps.authDenials.record({ principal: { id: principal.id, kind: principal.kind }, ownCredential: true, via, reason: 'principal-disabled', sourceIp });
     throw rejected('the principal is disabled');
   }
 

@@ -5,10 +5,10 @@ import type { Db } from '../db/client.js';
 import { canonicalEmail, canonicalGroups, isEmail } from '../domain/identity.js';
 import { newId } from '../domain/ids.js';
 import { Problem } from '../http/problems.js';
-import { auditAuthDenied } from './auth-denials.js';
+import type { AuthDenialRecorder } from './auth-denials.js';
 import { findPersonByEmail, findPersonByOidcSubject, insertPrincipal, lockPrincipal, updatePrincipal, type PrincipalRow } from './repo.js';
 
-type Deps = { db: Db; clock: Clock };
+type Deps = { db: Db; clock: Clock; authDenials: AuthDenialRecorder };
 
 /**
  * Finds the person behind a verified OIDC token, provisioning one on first sight.
@@ -88,7 +88,7 @@ async function linkOrProvision(
     return { principal: inserted };
   });
   if ('principal' in outcome) return outcome.principal;
-  await auditAuthDenied(deps, {
+  await deps.authDenials.record({
     principal: { id: outcome.refused.id, kind: outcome.refused.kind },
     ownCredential: false,
     via: 'oidc',

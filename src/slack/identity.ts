@@ -5,12 +5,12 @@ import type { Db } from '../db/client.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
 import { canonicalEmail, matchableByIdentity } from '../domain/identity.js';
-import { auditAuthDenied } from '../principals/auth-denials.js';
+import type { AuthDenialRecorder } from '../principals/auth-denials.js';
 import { findPersonByEmail, findPersonBySlackUser, lockPrincipal, updatePrincipal, type PrincipalRow } from '../principals/repo.js';
 
 export type SlackIdentity = { ok: true; caller: Caller } | { ok: false; reason: string };
 
-type Deps = { db: Db; clock: Clock; slack: SlackGateway; roles: RoleGroups };
+type Deps = { db: Db; clock: Clock; slack: SlackGateway; roles: RoleGroups; authDenials: AuthDenialRecorder };
 
 const DISABLED = 'your Brevet principal is disabled';
 
@@ -35,7 +35,7 @@ export async function principalForSlackUser(deps: Deps, slackUserId: string): Pr
     if (byEmail.disabled) return refuseDisabled(deps, byEmail, slackUserId);
     principal = await linkByEmail(deps, byEmail.id, slackUserId);
     if (principal === undefined) {
-      await auditAuthDenied(deps, {
+      await deps.authDenials.record({
         principal: { id: byEmail.id, kind: byEmail.kind },
         ownCredential: false,
         via: 'slack',
@@ -64,7 +64,7 @@ export async function principalForSlackUser(deps: Deps, slackUserId: string): Pr
 }
 
 async function refuseDisabled(deps: Deps, principal: PrincipalRow, slackUserId: string): Promise<SlackIdentity> {
-  await auditAuthDenied(deps, {
+  await deps.authDenials.record({
     principal: { id: principal.id, kind: principal.kind },
     ownCredential: true,
     via: 'slack',

@@ -2,6 +2,7 @@ import type { Clock } from '../adapters/clock.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import type { SlackGateway } from '../adapters/slack.js';
 import type { Db } from '../db/client.js';
+import type { AuthDenialRecorder } from '../principals/auth-denials.js';
 import type { RoleGroups } from '../domain/caller.js';
 import { Problem } from '../http/problems.js';
 import type { RequestEffects } from '../requests/effects.js';
@@ -16,6 +17,7 @@ export interface SlackCommandDeps {
   rolePolicies: RolePolicyStore;
   slack: SlackGateway;
   roles: RoleGroups;
+  authDenials: AuthDenialRecorder;
 }
 
 /** The fields of a block_actions payload Brevet reads; anything else Slack sends is ignored. */

@@ -14,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, principals } from '../../src/db/schema.js';
 import { sqlState } from '../../src/db/errors.js';
+import { DENIAL_WINDOW_MS } from '../../src/principals/auth-denials.js';
 import { auditByAction, expectProblem, fieldsOf, startListeningApp } from '../requests/helpers.js';
 import { click, command, ephemeralTexts, type SlackHarness } from '../slack/helpers.js';
 import { auth } from '../support/api.js';
@@ -253,12 +254,16 @@ describe('linking a person by e-mail', () => {
     expect(linked[0]!.body.id).toBe(alice.body.id);
     for (const refused of answers.filter((a) => a.status !== 200)) expectProblem(refused, 401, 'unauthenticated');
 
+    // Two refusals of one kind: the first written at once, the second in the window's summary.
+    t.clock.advance(DENIAL_WINDOW_MS + 1_000);
+    await t.deps.authDenials.flush();
     const denied = (await auditByAction(t, 'auth.denied')).filter((row) => (row.details as { principalId?: string }).principalId === alice.body.id);
     expect(denied).toHaveLength(2);
     for (const row of denied) {
       expect(row.actorKind).toBe('system');
       expect(row.details).toMatchObject({ reason: 'email-linked-to-another-identity', via: 'oidc' });
     }
+    expect(denied[1]!.details).toMatchObject({ aggregated: true, count: 1 });
     const [principal] = await t.deps.db.select().from(principals).where(and(eq(principals.id, alice.body.id as string)));
     expect(tokens.map((_, n) => `${issuer.issuer} racer-${n + 1}-${email}`)).toContain(principal!.oidcSubject);
   });

@@ -41,12 +41,13 @@ export async function startTestApp(
   // A test may hand over a database it prepared (e.g. one with rows from an older schema).
   const database = options.database ?? (await createTestDatabase());
   const adminKey = `brv_test_admin_${'x'.repeat(20)}${Date.now()}`;
-  // Tests fire hundreds of calls a minute from one address; the rate limit has its own test.
+  // Tests fire hundreds of calls a minute from one address; the rate limits have their own tests.
   const config = loadConfig({
     DATABASE_URL: database.url,
     BREVET_BOOTSTRAP_ADMIN_KEY: adminKey,
     LOG_LEVEL: 'info',
     BREVET_RATE_LIMIT_PER_MINUTE: '0',
+    BREVET_AUTH_FAILURES_PER_MINUTE: '0',
     ...options.env,
   });
   const clock = options.overrides?.clock instanceof TestClock ? options.overrides.clock : new TestClock();
