@@ -12,6 +12,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
 import { installRateLimits } from './http/rate-limits.js';
+import { HTTP_TIMEOUTS, timeoutOptions, type HttpTimeouts } from './http/server-timeouts.js';
 import { ProblemSchema } from './http/schemas.js';
 import { findNulCharacter, validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
@@ -32,9 +33,15 @@ export const BODY_LIMIT_BYTES = 64 * 1024;
 
 export type App = FastifyInstance;
 
+export interface AppOptions {
+  /** Tests shorten the HTTP timeouts to see them expire; production keeps HTTP_TIMEOUTS. */
+  httpTimeouts?: Partial<HttpTimeouts>;
+}
+
 /** Builds the whole HTTP application from its dependencies. Never listens: server.ts and the tests do. */
-export async function buildApp(deps: Deps): Promise<App> {
+export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<App> {
   const app = Fastify({
+    ...timeoutOptions({ ...HTTP_TIMEOUTS, ...options.httpTimeouts }),
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: trustProxyOption(deps.config.trustProxy),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -80,10 +87,10 @@ export async function buildApp(deps: Deps): Promise<App> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(deps));
-  const signingSecret = deps.config.slack.signingSecret;
+  const { signingSecret, teamId, appId } = deps.config.slack;
   if (deps.slack !== undefined && signingSecret !== undefined) {
     const roles = { adminGroups: deps.config.adminGroups, auditorGroups: deps.config.auditorGroups };
-    await app.register(slackRoutes({ ...deps, slack: deps.slack, roles }, signingSecret));
+    await app.register(slackRoutes({ ...deps, slack: deps.slack, roles }, { signingSecret, teamId, appId }));
   }
   await app.register(
     async (v1) => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { systemClock } from '../../src/adapters/clock.js';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildDeps, type Deps, type DepsOverrides } from '../../src/deps.js';
 import { createLogger } from '../../src/logging.js';
@@ -36,7 +36,7 @@ let counter = 0;
  * is then not the app's clock. `database` runs it on a database the test prepared (it is dropped at close).
  */
 export async function startTestApp(
-  options: { env?: Record<string, string>; overrides?: DepsOverrides; realClock?: boolean; database?: TestDatabase } = {},
+  options: { env?: Record<string, string>; overrides?: DepsOverrides; realClock?: boolean; database?: TestDatabase; app?: AppOptions } = {},
 ): Promise<TestApp> {
   // A test may hand over a database it prepared (e.g. one with rows from an older schema).
   const database = options.database ?? (await createTestDatabase());
@@ -62,7 +62,7 @@ export async function startTestApp(
   const deps = buildDeps(config, logger, { ...options.overrides, clock: options.realClock === true ? systemClock : clock });
   await deps.database.migrate();
   await ensureBootstrapAdmin(deps, { adminGroups: config.adminGroups, givenKey: adminKey, generate: false });
-  const app = await buildApp(deps);
+  const app = await buildApp(deps, options.app);
   await app.ready();
 
   const http = () => request(app.server);
