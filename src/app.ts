@@ -12,6 +12,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
 import { installRateLimits } from './http/rate-limits.js';
+import { installSecurityHeaders } from './http/security-headers.js';
 import { HTTP_TIMEOUTS, timeoutOptions, type HttpTimeouts } from './http/server-timeouts.js';
 import { ProblemSchema } from './http/schemas.js';
 import { findNulCharacter, validatorCompiler } from './http/validation.js';
@@ -62,6 +63,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   });
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
+  installSecurityHeaders(app);
   installMetrics(app);
   // Before any route: the limits run ahead of authentication (src/http/rate-limits.ts).
   await installRateLimits(app, {

@@ -21,7 +21,14 @@ export interface Config {
   /** Passed to Fastify's trustProxy: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   oidc: OidcConfig | undefined;
-  slack: { signingSecret: string | undefined; botToken: string | undefined; apiUrl: string | undefined };
+  slack: {
+    signingSecret: string | undefined;
+    botToken: string | undefined;
+    apiUrl: string | undefined;
+    /** When set, Slack calls from any other workspace (team) or app are refused. */
+    teamId: string | undefined;
+    appId: string | undefined;
+  };
   federationUrl: string;
   webhookUrls: string[];
   webhookSecret: string | undefined;
@@ -119,6 +126,8 @@ export function loadConfig(env: Env = process.env): Config {
       signingSecret: slackSecret,
       botToken: slackToken,
       apiUrl: optionalUrl(read, 'SLACK_API_URL'),
+      teamId: slackId('SLACK_TEAM_ID', read('SLACK_TEAM_ID'), /^[TE][A-Z0-9]{2,30}$/, 'a Slack workspace id such as T0123ABCD'),
+      appId: slackId('SLACK_APP_ID', read('SLACK_APP_ID'), /^A[A-Z0-9]{2,30}$/, 'a Slack app id such as A0123ABCD'),
     },
     federationUrl: optionalUrl(read, 'BREVET_FEDERATION_URL') ?? 'https://signin.aws.amazon.com/federation',
     webhookUrls,
@@ -129,6 +138,11 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
   };
+}
+
+function slackId(name: string, value: string | undefined, shape: RegExp, what: string): string | undefined {
+  if (value !== undefined && !shape.test(value)) throw new ConfigError(name, `must be ${what}`);
+  return value;
 }
 
 function list(value: string | undefined): string[] {

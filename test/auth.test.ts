@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditEvents } from '../src/db/schema.js';
 import { startTestApp, type TestApp } from './support/app.js';
 import { startOidcIssuer, type OidcIssuer } from './support/oidc-issuer.js';
@@ -17,8 +17,11 @@ afterAll(async () => {
   await t?.close();
   await issuer?.close();
 });
+// Tokens are minted on the real clock: the app's clock follows it, however long earlier tests took.
+beforeEach(() => t.clock.set(new Date()));
 
 const auth = (credential: string) => ({ authorization: `Bearer ${credential}` });
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let people = 0;
 /** Claims of a person nobody has seen yet, so tests never share an identity. */
@@ -87,10 +90,21 @@ describe('OIDC tokens', () => {
     ["HS256-signed with the issuer's public key", () => issuer.hs256WithPublicKeyToken(newPerson())],
     ['without exp', () => issuer.token(newPerson({ exp: undefined }))],
     ['without sub', () => issuer.token(newPerson({ sub: undefined }))],
+    ['without iat', () => issuer.token(newPerson({ iat: undefined }))],
+    ['issued in the future (beyond the 30 s tolerance)', () => issuer.token(newPerson({ iat: nowSeconds() + 300 }))],
+    ['living longer than 24 h (exp - iat)', () => issuer.token(newPerson({ exp: nowSeconds() + 24 * 3600 + 60 }))],
+    ['issued more than 24 h ago, whatever its exp', () => issuer.token(newPerson({ iat: nowSeconds() - 24 * 3600 - 120, nbf: undefined }))],
   ])('refuses a token %s with 401 unauthenticated', async (_why, mint) => {
     const before = await principalCount();
     await expectUnauthenticated(auth(await mint()));
     expect(await principalCount()).toBe(before);
+  });
+
+  it.each([
+    ['issued 20 s ahead (clock skew within the tolerance)', () => ({ iat: nowSeconds() + 20, nbf: undefined })],
+    ['living exactly 24 h', () => ({ iat: nowSeconds(), exp: nowSeconds() + 24 * 3600 })],
+  ])('accepts a token %s', async (_why, claims) => {
+    await t.http().get('/v1/me').set(auth(await issuer.token(newPerson(claims())))).expect(200);
   });
 
   it('links an admin-created person by canonical email, but never through an unverified email', async () => {

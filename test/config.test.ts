@@ -35,6 +35,9 @@ describe('loadConfig', () => {
       webhookUrls: [],
       webhookSecret: undefined,
       roleChaining: false,
+      rateLimitPerMinute: 600,
+      authFailuresPerMinute: 30,
+      slack: { signingSecret: undefined, botToken: undefined, apiUrl: undefined, teamId: undefined, appId: undefined },
     });
   });
 
@@ -86,6 +89,9 @@ describe('loadConfig', () => {
     [{ BREVET_TRUST_PROXY: 'yes' }, 'BREVET_TRUST_PROXY'],
     [{ BREVET_TRUST_PROXY: '10.0.0.0/8,not-an-address' }, 'BREVET_TRUST_PROXY'],
     [{ BREVET_TRUST_PROXY: '-1' }, 'BREVET_TRUST_PROXY'],
+    [{ BREVET_AUTH_FAILURES_PER_MINUTE: 'many' }, 'BREVET_AUTH_FAILURES_PER_MINUTE'],
+    [{ SLACK_TEAM_ID: 'my-workspace' }, 'SLACK_TEAM_ID'],
+    [{ SLACK_APP_ID: 'T0123ABC' }, 'SLACK_APP_ID'],
   ])('refuses %o naming %s', (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);

@@ -34,6 +34,12 @@ export class VerifierUnavailable extends Error {
  */
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const CLOCK_TOLERANCE_SECONDS = 30;
+/**
+ * A token must say when it was issued (`iat`), not in the future (beyond the tolerance), and live
+ * at most this long (`exp - iat`): IdPs issue tokens for minutes to hours, so a longer one is a
+ * forgery or a misconfiguration, and a token that old is refused whatever its `exp` says.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 const FETCH_TIMEOUT_MS = 5_000;
 
 export function createOidcVerifier(config: OidcConfig, clock: Clock): TokenVerifier {
@@ -58,10 +64,15 @@ export function createOidcVerifier(config: OidcConfig, clock: Clock): TokenVerif
           algorithms: ALLOWED_ALGORITHMS,
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: clock.now(),
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: ['exp', 'sub', 'iat'],
+          maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
         });
+        if (verified.exp! - verified.iat! > MAX_TOKEN_LIFETIME_SECONDS) {
+          throw new TokenRejected(`the token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} s (exp - iat)`);
+        }
         payload = verified;
       } catch (error) {
+        if (error instanceof TokenRejected) throw error;
         if (isUnavailable(error)) throw new VerifierUnavailable('the OIDC issuer keys could not be fetched', { cause: error });
         throw new TokenRejected(error instanceof Error ? error.message : 'invalid token', { cause: error });
       }

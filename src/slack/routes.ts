@@ -9,11 +9,29 @@ import { isSignedBySlack } from './signature.js';
 const SLACK_BODY_LIMIT = 64 * 1024;
 const FORM = 'application/x-www-form-urlencoded';
 
+export interface SlackAppIdentity {
+  signingSecret: string;
+  /** SLACK_TEAM_ID / SLACK_APP_ID: when set, a signed call from another workspace or app is refused. */
+  teamId: string | undefined;
+  appId: string | undefined;
+}
+
 /**
  * Slack's two entry points. Order matters: transport checks, then the signature over the raw
  * body, then anything else — an unsigned request changes nothing and learns nothing.
  */
-export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandDeps, signingSecret: string): FastifyPluginAsync {
+export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandDeps, slackApp: SlackAppIdentity): FastifyPluginAsync {
+  const { signingSecret } = slackApp;
+  /**
+   * The signature proves the call comes from Slack for an app holding this secret; these say it is
+   * this workspace and this app (one secret may serve an app installed in several workspaces).
+   */
+  const requireConfiguredOrigin = (teamId: unknown, appId: unknown) => {
+    if ((slackApp.teamId !== undefined && teamId !== slackApp.teamId) || (slackApp.appId !== undefined && appId !== slackApp.appId)) {
+      throw new Problem('forbidden', 'this Slack workspace or app is not the one this Brevet serves');
+    }
+  };
+
   return async (app) => {
     // Raw text: the signature covers the exact bytes Slack sent.
     app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
@@ -46,7 +64,9 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         throw new Problem('validation', 'the payload field is not a JSON object', { errors: [{ field: '/body/payload', message: 'is not a JSON object' }] });
       }
-      const outcome = await handleInteraction(deps, payload as BlockActionsPayload);
+      const signed = payload as BlockActionsPayload & { team?: { id?: unknown } | null; api_app_id?: unknown };
+      requireConfiguredOrigin(signed.team?.id, signed.api_app_id);
+      const outcome = await handleInteraction(deps, signed);
       // Acknowledge first (Slack waits 3 s at most); the private answer follows through the Web API.
       void reply.status(200).send();
       if (outcome.ephemeral !== undefined && outcome.channel !== undefined && outcome.user !== undefined) {
@@ -60,6 +80,7 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
     app.post('/integrations/slack/commands', routeOptions, async (request, reply) => {
       if (isSslCheck(request)) return reply.status(200).send();
       const form = signedForm(request);
+      requireConfiguredOrigin(form.get('team_id') ?? undefined, form.get('api_app_id') ?? undefined);
       const user = form.get('user_id');
       if (user === null) throw new Problem('validation', 'user_id is missing', { errors: [{ field: '/body/user_id', message: 'is required' }] });
       const text = await handleSlashCommand(deps, user, form.get('text') ?? '');

@@ -11,7 +11,7 @@ import { and, count, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditEvents, principals } from '../../src/db/schema.js';
 import { sqlState } from '../../src/db/errors.js';
 import { DENIAL_WINDOW_MS } from '../../src/principals/auth-denials.js';
@@ -45,7 +45,7 @@ beforeAll(async () => {
   slack = await startSlackStandIn();
   const database = await createTestDatabase();
   await migrateBefore(database, THIS_MIGRATION);
-  for (let i = 0; i < 6; i += 1) legacy.push(await insertLegacyServiceAccount(database, issuer.issuer));
+  legacy.push(...(await insertLegacyServiceAccounts(database, issuer.issuer, 6)));
   t = await startListeningApp({
     database,
     env: {
@@ -56,12 +56,15 @@ beforeAll(async () => {
       SLACK_API_URL: slack.url,
     },
   });
-});
+  // Two migration passes and a Slack-enabled app: more than the default hook time on a busy machine.
+}, 90_000);
 afterAll(async () => {
   await t?.close();
   await slack?.close();
   await issuer?.close();
 });
+// Tokens are minted on the real clock: the app's clock follows it, however long earlier tests took.
+beforeEach(() => t.clock.set(new Date()));
 
 /** The database with every migration before `tag`, as an installation that has not upgraded yet. */
 async function migrateBefore(database: TestDatabase, tag: string): Promise<void> {
@@ -86,33 +89,37 @@ async function migrateBefore(database: TestDatabase, tag: string): Promise<void>
   }
 }
 
-/** A service account as the old code allowed it: with an e-mail, a linked OIDC subject and Slack user. */
-async function insertLegacyServiceAccount(database: TestDatabase, issuerUrl: string): Promise<LegacyServiceAccount> {
-  const tag = randomBytes(5).toString('hex');
-  const account = {
-    id: `prn_legacy${tag}`,
-    key: `brv_${randomBytes(32).toString('base64url')}`,
-    email: `ci-bot-${tag}@example.com`,
-    oidcSubject: `${issuerUrl} taken-over-${tag}`,
-    slackUserId: randomSlackId('U'),
-  };
+/** Service accounts as the old code allowed them: with an e-mail, a linked OIDC subject and Slack user. */
+async function insertLegacyServiceAccounts(database: TestDatabase, issuerUrl: string, n: number): Promise<LegacyServiceAccount[]> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
   try {
-    await client.query(
-      `insert into principals (id, kind, email, oidc_subject, display_name, groups, slack_user_id, created_at, updated_at)
-       values ($1, 'service', $2, $3, 'ci-bot', '{deployers}', $4, now(), now())`,
-      [account.id, account.email, account.oidcSubject, account.slackUserId],
-    );
-    await client.query(`insert into api_keys (id, principal_id, name, key_hash, created_at) values ($1, $2, 'ci', $3, now())`, [
-      `key_legacy${tag}`,
-      account.id,
-      createHash('sha256').update(account.key).digest('hex'),
-    ]);
+    const accounts: LegacyServiceAccount[] = [];
+    for (let i = 0; i < n; i += 1) {
+      const tag = randomBytes(5).toString('hex');
+      const account = {
+        id: `prn_legacy${tag}`,
+        key: `brv_${randomBytes(32).toString('base64url')}`,
+        email: `ci-bot-${tag}@example.com`,
+        oidcSubject: `${issuerUrl} taken-over-${tag}`,
+        slackUserId: randomSlackId('U'),
+      };
+      await client.query(
+        `insert into principals (id, kind, email, oidc_subject, display_name, groups, slack_user_id, created_at, updated_at)
+         values ($1, 'service', $2, $3, 'ci-bot', '{deployers}', $4, now(), now())`,
+        [account.id, account.email, account.oidcSubject, account.slackUserId],
+      );
+      await client.query(`insert into api_keys (id, principal_id, name, key_hash, created_at) values ($1, $2, 'ci', $3, now())`, [
+        `key_legacy${tag}`,
+        account.id,
+        createHash('sha256').update(account.key).digest('hex'),
+      ]);
+      accounts.push(account);
+    }
+    return accounts;
   } finally {
     await client.end();
   }
-  return account;
 }
 
 async function rowOf(id: string) {

@@ -56,6 +56,7 @@ export function clickBody(slackUserId: string, action: 'approve' | 'deny', reque
     type: 'block_actions',
     user: { id: slackUserId, username: 'someone', team_id: 'T0TEAM' },
     team: { id: 'T0TEAM', domain: 'example' },
+    api_app_id: 'A0BREVET',
     channel: { id: channel, name: 'access' },
     container: { type: 'message', message_ts: '1700000001.000100', channel_id: channel },
     trigger_id: '123.456.abc',
@@ -79,6 +80,7 @@ export function command(h: SlackHarness, slackUserId: string, text: string) {
   const body = new URLSearchParams({
     token: 'legacy-verification-token',
     team_id: 'T0TEAM',
+    api_app_id: 'A0BREVET',
     channel_id: 'C0CHANNEL',
     user_id: slackUserId,
     user_name: 'someone',
