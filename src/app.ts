@@ -7,7 +7,7 @@ import type { Deps } from './deps.js';
 import type { Caller } from './domain/caller.js';
 import { auditRoutes } from './audit/routes.js';
 import { credentialRoutes } from './credentials/routes.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { answerFrameworkError, installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
@@ -15,7 +15,7 @@ import { installRateLimits } from './http/rate-limits.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { HTTP_TIMEOUTS, timeoutOptions, type HttpTimeouts } from './http/server-timeouts.js';
 import { ProblemSchema } from './http/schemas.js';
-import { findNulCharacter, validatorCompiler } from './http/validation.js';
+import { refuseUnsafeRequest, validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
 import { slackRoutes } from './slack/routes.js';
 import { principalRoutes } from './principals/routes.js';
@@ -50,6 +50,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     requestIdHeader: false,
+    frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -57,10 +58,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   // as 415 `unsupported-media-type` instead of reaching validation as "must be object".
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
-  app.addHook('preValidation', async (request) => {
-    const field = findNulCharacter(request.body);
-    if (field !== undefined) throw new Problem('validation', `${field} contains a NUL character`, { errors: [{ field, message: 'contains a NUL character' }] });
-  });
+  app.addHook('preValidation', refuseUnsafeRequest);
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installSecurityHeaders(app);

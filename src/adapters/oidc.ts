@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { OidcConfig } from '../config.js';
+import { findUnsafeText } from '../domain/text.js';
 import type { Clock } from './clock.js';
 
 /** Claims Brevet uses from a verified token. */
@@ -107,7 +108,7 @@ function claimsOf(payload: JWTPayload, config: OidcConfig): VerifiedToken {
   // An e-mail names a person in Brevet (approver lists, linking, Slack): only a verified one counts.
   // Exactly `true`, or absent where the operator says the IdP never sends the claim.
   const emailTrusted = verified === true || (verified === undefined && config.trustUnverifiedEmail);
-  return {
+  const claims = {
     issuer: payload.iss!,
     subject: payload.sub!,
     email: emailTrusted ? str(payload['email']) : undefined,
@@ -115,4 +116,10 @@ function claimsOf(payload: JWTPayload, config: OidcConfig): VerifiedToken {
     groups: Array.isArray(groups) ? groups.filter((g): g is string => typeof g === 'string') : [],
     amr: Array.isArray(amr) ? amr.filter((a): a is string => typeof a === 'string') : [],
   };
+  // The claims Brevet keeps obey the rules of any other input: a token whose subject, name,
+  // e-mail, groups or amr carry NUL, a lone surrogate or a bidi control is refused as a whole
+  // (401), rather than stored, shown to approvers, or quietly trimmed of a group.
+  const offence = findUnsafeText({ sub: claims.subject, email: claims.email, name: claims.name, [config.groupsClaim]: claims.groups, amr: claims.amr }, '/token');
+  if (offence !== undefined) throw new TokenRejected(`claim ${offence.field} ${offence.message}`);
+  return claims;
 }

@@ -39,7 +39,7 @@ const filterFields = {
 const AuditQuery = Type.Object(
   {
     ...filterFields,
-    cursor: Type.Optional(Type.String({ maxLength: 32 })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'nextCursor of the previous page' })),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
     order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
   },
@@ -75,6 +75,13 @@ function toDate(value: string | undefined, field: 'from' | 'to'): Date | undefin
     });
   }
   return date;
+}
+
+/** The rest of a generator whose first result was already read. */
+async function* continueWith<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done === true) return;
+  yield first.value;
+  yield* rest;
 }
 
 export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsync {
@@ -117,7 +124,11 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsyn
       async (request, reply) => {
         const { format, from, to, ...filters } = request.query;
         const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
-        const stream = Readable.from(exportAudit(deps, request.caller, { ...filters, from: toDate(from, 'from'), to: toDate(to, 'to') }, format));
+        const chunks = exportAudit(deps, request.caller, { ...filters, from: toDate(from, 'from'), to: toDate(to, 'to') }, format);
+        // The first chunk is read before the status is sent: a query that fails at the start is
+        // answered as a problem, not as a 200 cut off mid-stream.
+        const first = await chunks.next();
+        const stream = Readable.from(continueWith(first, chunks));
         // The declared schema documents the text; the body is streamed, which Fastify sends as is.
         return reply
           .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')

@@ -16,6 +16,9 @@ const CredentialsBody = Type.Object(
   { additionalProperties: false, examples: [{ format: 'credential_process' }], description: 'May be omitted (no body, no content type): `format` defaults to `json`.' },
 );
 
+/** The console takes no options today: an empty object, or no body at all; anything else is refused. */
+const ConsoleBody = Type.Object({}, { additionalProperties: false, examples: [{}] });
+
 const JsonCredentials = Type.Object({
   accessKeyId: Type.String(),
   secretAccessKey: Type.String(),
@@ -102,7 +105,12 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
           summary: 'An AWS console sign-in URL for an active request (requester)',
           tags,
           params: IdParams,
+          body: ConsoleBody,
           response: { 200: ConsoleUrl, ...errorResponses(409, 502) },
+        },
+        // No body at all (`curl -X POST`, no content type) means `{}`; a JSON `null` is still refused.
+        preValidation: async (request) => {
+          if (request.body === undefined) request.body = {};
         },
       },
       async (request, reply) => {

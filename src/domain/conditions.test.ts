@@ -215,7 +215,7 @@ describe('ticket pattern', () => {
   });
 });
 
-describe('justification length: characters after trimming', () => {
+describe('justification length: visible characters after trimming', () => {
   const justify = (justification: string) => ({ request: { ticket: null, justification } });
 
   it.each<[string, string, boolean]>([
@@ -228,6 +228,13 @@ describe('justification length: characters after trimming', () => {
     ['10 emoji (20 UTF-16 code units)', '😀'.repeat(10), true],
     ['9 emoji (18 UTF-16 code units, more than 10)', '😀'.repeat(9), false],
     ['10 accented letters', 'déjà vu ok', true],
+    ['10 decomposed accented letters (e + U+0301)', 'e\u0301'.repeat(10), true],
+    ['twelve zero-width spaces', '\u200b'.repeat(12), false],
+    ['9 letters padded with zero-width characters', '\u200b\u200c\u200d\u2060\ufeffabcdefghi\u200b', false],
+    ['9 letters with zero-width spaces between them', [...'abcdefghi'].join('\u200b'), false],
+    ['2 letters apart by 8 spaces (a run counts one)', `a${' '.repeat(8)}b`, false],
+    ['9 letters and a combining mark on its own', 'abcdefghi\u0301', false],
+    ['10 Hangul fillers and blank Braille', '\u3164\u2800'.repeat(5), false],
   ])('%s with a minimum of 10: %s', (_name, justification, expected) => {
     expect(check({ minJustificationLength: 10 }, justify(justification)).ok).toBe(expected);
   });

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { RE2JS } from 're2js';
+import { visibleLength } from './text.js';
 
 /** A weekly time window in a zone: `end` before `start` means it runs past midnight. */
 export interface TimeWindow {
@@ -53,8 +54,9 @@ export function checkConditions(conditions: Conditions, context: ConditionContex
     if (conditions.ticketPattern !== null && (ticket === null || !RE2JS.compile(conditions.ticketPattern).matches(ticket))) {
       return { ok: false, condition: 'ticket', detail: `a ticket matching ${conditions.ticketPattern} is required` };
     }
-    if ([...justification.trim()].length < conditions.minJustificationLength) {
-      return { ok: false, condition: 'justification', detail: `the justification needs at least ${conditions.minJustificationLength} characters` };
+    // Visible characters: twelve zero-width spaces are not a 10-character justification.
+    if (visibleLength(justification) < conditions.minJustificationLength) {
+      return { ok: false, condition: 'justification', detail: `the justification needs at least ${conditions.minJustificationLength} visible characters` };
     }
   }
   return { ok: true };

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem, problemBody, type FieldError, type ProblemType } from './problems.js';
 
 const PROBLEM_JSON = 'application/problem+json';
@@ -22,6 +22,28 @@ export function installErrorHandling(app: FastifyInstance): void {
       .type(PROBLEM_JSON)
       .send(problemBody(new Problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`))),
   );
+}
+
+/**
+ * Errors the router raises before any route runs (Fastify's `frameworkErrors`): a path that is
+ * not valid percent-encoding or a path parameter longer than the router takes. Without this,
+ * Fastify answers them with its own JSON, not a problem document.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const problem = frameworkProblem(error);
+  request.log.info({ code: error.code, detail: problem.detail }, 'request refused');
+  return reply.status(problem.status).type(PROBLEM_JSON).send(problemBody(problem, request.url.split('?')[0]));
+}
+
+function frameworkProblem(error: FastifyError): Problem {
+  switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return fieldProblem('/params', 'the path is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return fieldProblem('/params', 'a path parameter is longer than any Brevet accepts');
+    default:
+      return toProblem(error);
+  }
 }
 
 export function toProblem(error: unknown): Problem {

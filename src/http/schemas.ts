@@ -28,7 +28,7 @@ export function errorResponses(...statuses: number[]): Record<number, typeof pro
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
 
 export const PageQuery = {
-  cursor: Type.Optional(Type.String({ maxLength: 256 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 256, pattern: '^[A-Za-z0-9_-]+$', description: 'nextCursor of the previous page' })),
   limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
 };
 

@@ -57,14 +57,15 @@ export async function createProfile(deps: Deps, caller: Caller, input: ProfileIn
 }
 
 /** Every change is a new version; requests keep the version they were made under. */
-export async function updateProfile(deps: Deps, caller: Caller, id: string, patch: Partial<ProfileInput>): Promise<ProfileVersion> {
+export async function updateProfile(deps: Deps, caller: Caller, ref: string, patch: Partial<ProfileInput>): Promise<ProfileVersion> {
   requireAdmin(caller);
   try {
     return await deps.db.transaction(async (tx) => {
       // The lock serialises concurrent edits, so versions are numbered without gaps or races.
-      const locked = await lockProfile(tx, id);
-      const current = locked === undefined ? undefined : await findCurrentProfile(tx, id);
-      if (current === undefined) throw new Problem('not-found', 'no such profile');
+      const locked = await lockProfile(tx, ref);
+      const current = locked === undefined ? undefined : await findCurrentProfile(tx, locked.id);
+      if (locked === undefined || current === undefined) throw new Problem('not-found', 'no such profile');
+      const id = locked.id;
       const definition = definitionOrProblem(merge(current.definition, patch), deps.config.roleChaining);
       const version = current.version + 1;
       const now = deps.clock.now();
@@ -86,11 +87,12 @@ export async function updateProfile(deps: Deps, caller: Caller, id: string, patc
 }
 
 /** Removes the profile from the catalog. Its versions stay: requests and audit refer to them. */
-export async function deleteProfile(deps: Deps, caller: Caller, id: string): Promise<void> {
+export async function deleteProfile(deps: Deps, caller: Caller, ref: string): Promise<void> {
   requireAdmin(caller);
   await deps.db.transaction(async (tx) => {
-    const locked = await lockProfile(tx, id);
+    const locked = await lockProfile(tx, ref);
     if (locked === undefined) throw new Problem('not-found', 'no such profile');
+    const id = locked.id;
     const now = deps.clock.now();
     // Frees the name for a new profile while keeping the row for history.
     await updateProfileHead(tx, id, { deletedAt: now, updatedAt: now, name: `${locked.name}~deleted~${id}` });
@@ -108,14 +110,17 @@ export function mayRequest(definition: ProfileDefinition, caller: Caller): boole
   return isInAudience(definition.requesters, caller);
 }
 
-/** Admins, those who may request it, and its approvers (the rule of domain/request-access.ts). */
-function maySee(definition: ProfileDefinition, caller: Caller): boolean {
+/**
+ * Who may see a profile: admins, those who may request it, and its approvers (the rule of
+ * domain/request-access.ts); to anyone else it does not exist.
+ */
+export function maySeeProfile(definition: ProfileDefinition, caller: Caller): boolean {
   return caller.isAdmin || mayRequest(definition, caller) || approvesUnderProfile(definition.approval, caller);
 }
 
 export async function getProfile(deps: Pick<Deps, 'db'>, caller: Caller, ref: string): Promise<ProfileVersion> {
   const found = await findCurrentProfile(deps.db, ref);
-  if (found === undefined || !maySee(found.definition, caller)) throw new Problem('not-found', 'no such profile');
+  if (found === undefined || !maySeeProfile(found.definition, caller)) throw new Problem('not-found', 'no such profile');
   return found;
 }
 

@@ -37,8 +37,13 @@ export async function findProfileVersion(db: Executor, profileId: string, versio
   return row?.definition as ProfileDefinition | undefined;
 }
 
-export async function lockProfile(db: Executor, id: string): Promise<ProfileRow | undefined> {
-  const [row] = await db.select().from(profiles).where(and(eq(profiles.id, id), isNull(profiles.deletedAt))).for('update');
+/** Locks the live profile by id or name (ids `prf_…` and name slugs cannot be confused). */
+export async function lockProfile(db: Executor, ref: string): Promise<ProfileRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(profiles)
+    .where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)))
+    .for('update');
   return row;
 }
 

@@ -10,7 +10,8 @@ import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
 import { checkScope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
-import { mayRequest } from '../profiles/manage-profiles.js';
+import { humanTextField } from '../http/validation.js';
+import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
 import type { RequestEffects } from './effects.js';
@@ -46,13 +47,19 @@ export async function createRequest(
   idempotencyKey?: string,
 ): Promise<{ view: RequestView; replayed: boolean }> {
   const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
+  // Free text is checked and normalised first, for the API and Slack alike (see humanText).
+  input = {
+    ...input,
+    justification: humanTextField('/body/justification', input.justification),
+    ...(input.ticket === undefined ? {} : { ticket: ticketOf(input.ticket) }),
+  };
   if (idempotencyKey !== undefined) {
     const replay = await replayOf(deps, caller, idempotencyKey, requestHash);
     if (replay !== undefined) return { view: replay, replayed: true };
   }
 
   const profile = await findCurrentProfile(deps.db, input.profile);
-  if (profile === undefined) throw new Problem('not-found', `no profile ${input.profile}`);
+  if (profile === undefined) throw noSuchProfile(input.profile);
   const now = deps.clock.now();
   const plan = await planOrRefuse(deps, caller, profile, input, now);
 
@@ -151,7 +158,12 @@ async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion,
     throw problem;
   };
 
-  if (!mayRequest(definition, caller)) return refuse(new Problem('not-eligible', 'you may not request this profile'), 'not-eligible');
+  if (!mayRequest(definition, caller)) {
+    // A profile the caller may not even see is answered as a missing one, so that its name is not
+    // confirmed to exist; the refusal is audited all the same (SPEC §3 rule 9).
+    const problem = maySeeProfile(definition, caller) ? new Problem('not-eligible', 'you may not request this profile') : noSuchProfile(input.profile);
+    return refuse(problem, 'not-eligible');
+  }
   if (input.breakGlass === true && !definition.approval.breakGlass) {
     return refuse(new Problem('not-eligible', 'this profile has no break-glass access'), 'break-glass-not-allowed');
   }
@@ -222,6 +234,13 @@ async function replayOf(deps: Deps, caller: Caller, key: string, requestHash: st
 async function viewOf(deps: Deps, requestId: string): Promise<RequestView> {
   const request = (await findRequest(deps.db, requestId))!;
   return requestView(request, await reviewsOf(deps.db, [requestId]));
+}
+
+const noSuchProfile = (ref: string) => new Problem('not-found', `no profile ${ref}`);
+
+/** A ticket is text like any other; one with nothing visible in it is refused rather than matched. */
+function ticketOf(raw: string | null): string | null {
+  return raw === null ? null : humanTextField('/body/ticket', raw);
 }
 
 const idempotencyMismatch = () => new Problem('conflict', 'this Idempotency-Key was used with a different request body');

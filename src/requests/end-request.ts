@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
 import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
+import { humanTextField } from '../http/validation.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
@@ -17,6 +18,7 @@ type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RoleP
 
 /** The requester withdraws a request that has not started (pending or approved). */
 export function cancelRequest(deps: Deps, caller: Caller, requestId: string, reason: string | null): Promise<RequestView> {
+  reason = humanTextField('/body/reason', reason, { optional: true });
   return endByCaller(deps, caller, requestId, { kind: 'cancel', reason, mayAct: (request) => request.requesterId === caller.id });
 }
 
@@ -24,7 +26,7 @@ export function cancelRequest(deps: Deps, caller: Caller, requestId: string, rea
 export function revokeRequest(deps: Deps, caller: Caller, requestId: string, reason: string): Promise<RequestView> {
   return endByCaller(deps, caller, requestId, {
     kind: 'revoke',
-    reason,
+    reason: humanTextField('/body/reason', reason),
     mayAct: (request) => request.requesterId === caller.id || caller.isAdmin,
   });
 }

@@ -62,15 +62,30 @@ function encodeCursor(createdAt: Date, id: string): string {
   return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString('base64url');
 }
 
+/** What encodeCursor writes: the exact ISO form of a Date, and a request id. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A cursor is only ever one this API gave out: anything else (forged, truncated, a date
+ * PostgreSQL cannot hold, an id with characters no id has) is a 400, never a query that fails.
+ */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  let decoded: unknown;
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (typeof id !== 'string' || Number.isNaN(date.getTime())) throw new Error('bad cursor');
-    return { createdAt: date, id };
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new Problem('validation', '/querystring/cursor is not a cursor this API gave out', {
-      errors: [{ field: '/querystring/cursor', message: 'is not valid' }],
-    });
+    decoded = undefined;
   }
+  if (Array.isArray(decoded) && decoded.length === 2) {
+    const [createdAt, id] = decoded as unknown[];
+    if (typeof createdAt === 'string' && CURSOR_TIME.test(createdAt) && typeof id === 'string' && CURSOR_ID.test(id)) {
+      const date = new Date(createdAt);
+      // Not before 1970: no request is older, and year 0 is a date PostgreSQL refuses.
+      if (date.getTime() >= 0 && date.toISOString() === createdAt) return { createdAt: date, id };
+    }
+  }
+  throw new Problem('validation', '/querystring/cursor is not a cursor this API gave out', {
+    errors: [{ field: '/querystring/cursor', message: 'is not a cursor this API gave out' }],
+  });
 }

@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
+import { humanTextField } from '../http/validation.js';
 import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
@@ -27,6 +28,7 @@ export interface ReviewInput {
  * both denied and approved. A refusal is audited and committed, and changes nothing else.
  */
 export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestView> {
+  input = { ...input, comment: humanTextField('/body/comment', input.comment, { optional: true }) };
   const outcome = await deps.db.transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
     if (request === undefined) return { refused: new Problem('not-found', 'no such request') };

@@ -45,7 +45,7 @@ export async function handleInteraction(deps: SlackCommandDeps, payload: BlockAc
   if (payload.type !== 'block_actions' || user === undefined || typeof action !== 'object' || action === null) return answer(undefined);
   const { action_id: actionId, value: requestId } = action as { action_id?: unknown; value?: unknown };
   const decision = actionId === 'approve' ? 'approve' : actionId === 'deny' ? 'deny' : undefined;
-  if (decision === undefined || typeof requestId !== 'string' || requestId.length > 64) return answer(undefined);
+  if (decision === undefined || typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) return answer(undefined);
 
   const identity = await principalForSlackUser(deps, user);
   if (!identity.ok) return answer(`Nothing was changed: ${identity.reason}.`);
@@ -59,6 +59,16 @@ export async function handleInteraction(deps: SlackCommandDeps, payload: BlockAc
     const replayed = error.type === 'invalid-transition' && (await reviewsOf(deps.db, [requestId])).some((r) => r.reviewerId === identity.caller.id);
     return answer(`Nothing was changed: ${replayed ? 'you have already reviewed this request.' : refusalText(error)}`);
   }
+}
+
+/** The button value is the request id Brevet put there; anything else is not a click on Brevet's buttons. */
+const REQUEST_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The values of a payload that Brevet reads, where they sit in it (see the route's text check). */
+export function fieldsRead(payload: BlockActionsPayload): Record<string, unknown> {
+  const action: unknown = Array.isArray(payload.actions) ? payload.actions[0] : undefined;
+  const { action_id: actionId, value } = typeof action === 'object' && action !== null ? (action as { action_id?: unknown; value?: unknown }) : {};
+  return { type: payload.type, user: { id: payload.user?.id }, channel: { id: payload.channel?.id }, actions: [{ action_id: actionId, value }] };
 }
 
 /** Slack user and channel ids are short upper-case tokens; anything else is not Slack's. */

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
 import { Problem } from '../http/problems.js';
+import { refuseUnsafeText } from '../http/validation.js';
 import { handleSlashCommand } from './commands.js';
-import { handleInteraction, type BlockActionsPayload, type SlackCommandDeps } from './interactions.js';
+import { fieldsRead, handleInteraction, type BlockActionsPayload, type SlackCommandDeps } from './interactions.js';
 import { isSignedBySlack } from './signature.js';
 
 /** Slack never sends more; anything larger is not Slack (SPEC §3 rule 7). */
@@ -47,7 +48,11 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
         deps.clock.now(),
       );
       if (!signed) throw new Problem('unauthenticated', 'missing, wrong or stale Slack signature');
-      return new URLSearchParams(request.body);
+      const form = new URLSearchParams(request.body);
+      // The same rules as any other input, once the form is decoded. The interaction payload is
+      // JSON inside the form: the fields Brevet reads from it are checked where they are read.
+      refuseUnsafeText(Object.fromEntries([...form].filter(([name]) => name !== 'payload')), '/body');
+      return form;
     };
 
     const routeOptions = { bodyLimit: SLACK_BODY_LIMIT, schema: { hide: true } };
@@ -66,6 +71,7 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
       }
       const signed = payload as BlockActionsPayload & { team?: { id?: unknown } | null; api_app_id?: unknown };
       requireConfiguredOrigin(signed.team?.id, signed.api_app_id);
+      refuseUnsafeText(fieldsRead(signed), '/body/payload');
       const outcome = await handleInteraction(deps, signed);
       // Acknowledge first (Slack waits 3 s at most); the private answer follows through the Web API.
       void reply.status(200).send();

@@ -150,9 +150,9 @@ describe('eligibility is judged at review time', () => {
     const approved = await review(t, oldApprover.key, request.id, 'approve').expect(200);
     expect(approved.body).toMatchObject({ status: 'active', profileVersion: 1 });
 
-    // New requests are judged by version 2: alice is no longer a requester.
+    // New requests are judged by version 2: alice is no longer a requester (nor may she see it).
     const refused = await postRequest(t, alice.key, { profile: profile.name });
-    expectProblem(refused, 403, 'not-eligible');
+    expectProblem(refused, 404, 'not-found');
     const opsMember = await t.principal({ groups: ['ops'] });
     const next = await openRequest(t, opsMember.key, { profile: profile.name });
     expect(next).toMatchObject({ profileVersion: 2, approvalsRequired: 2 });
@@ -175,13 +175,17 @@ describe('eligibility is judged at review time', () => {
 });
 
 describe('requesters', () => {
-  it('refuses a principal who is not a requester with 403 not-eligible, audits request.refused and creates nothing', async () => {
+  it('answers a principal who may not see the profile exactly as for a missing one, audits request.refused and creates nothing', async () => {
     const profile = await createProfile(t);
     const outsider = await t.principal({ groups: ['ops'] });
     const requestsBefore = await countRequests(t);
 
     const response = await postRequest(t, outsider.key, { profile: profile.name });
-    expectProblem(response, 403, 'not-eligible');
+    expectProblem(response, 404, 'not-found');
+    // The same answer as for a name that does not exist: a hidden name is not confirmed.
+    const missing = await postRequest(t, outsider.key, { profile: `${profile.name}-x` });
+    expect(response.body).toEqual({ ...missing.body, detail: missing.body.detail.replace(`${profile.name}-x`, profile.name) });
+    expect(await postRequest(t, outsider.key, { profile: profile.id })).toMatchObject({ status: 404, body: { type: 'not-found', detail: `no profile ${profile.id}` } });
 
     expect(await countRequests(t)).toBe(requestsBefore);
     const refused = await auditByAction(t, 'request.refused', outsider.id);
@@ -197,9 +201,11 @@ describe('requesters', () => {
 
   it('does not let an approver, an admin or an auditor request a profile they are not requesters of', async () => {
     const profile = await createProfile(t);
-    for (const groups of [['sre'], ['brevet-admins'], ['brevet-auditors']]) {
-      const who = await t.principal({ groups });
-      expectProblem(await postRequest(t, who.key, { profile: profile.name }), 403, 'not-eligible');
+    // Approvers and admins see the profile: 403. Auditors do not (GET /v1/profiles/{id} is 404 to them): 404.
+    for (const [groups, status, type] of [[['sre'], 403, 'not-eligible'], [['brevet-admins'], 403, 'not-eligible'], [['brevet-auditors'], 404, 'not-found']] as const) {
+      const who = await t.principal({ groups: [...groups] });
+      expectProblem(await postRequest(t, who.key, { profile: profile.name }), status, type);
+      expect(await auditByAction(t, 'request.refused', who.id)).toHaveLength(1);
     }
   });
 
