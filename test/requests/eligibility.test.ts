@@ -182,10 +182,6 @@ describe('requesters', () => {
 
     const response = await postRequest(t, outsider.key, { profile: profile.name });
     expectProblem(response, 404, 'not-found');
-    // The same answer as for a name that does not exist: a hidden name is not confirmed.
-    const missing = await postRequest(t, outsider.key, { profile: `${profile.name}-x` });
-    expect(response.body).toEqual({ ...missing.body, detail: missing.body.detail.replace(`${profile.name}-x`, profile.name) });
-    expect(await postRequest(t, outsider.key, { profile: profile.id })).toMatchObject({ status: 404, body: { type: 'not-found', detail: `no profile ${profile.id}` } });
 
     expect(await countRequests(t)).toBe(requestsBefore);
     const refused = await auditByAction(t, 'request.refused', outsider.id);
@@ -197,6 +193,11 @@ describe('requesters', () => {
       requestId: null,
       details: expect.objectContaining({ reason: 'not-eligible' }),
     });
+
+    // The same answer as for a name that does not exist: a hidden name is not confirmed.
+    const missing = await postRequest(t, outsider.key, { profile: `${profile.name}-x` });
+    expect(response.body).toEqual({ ...missing.body, detail: missing.body.detail.replace(`${profile.name}-x`, profile.name) });
+    expect(await postRequest(t, outsider.key, { profile: profile.id })).toMatchObject({ status: 404, body: { type: 'not-found', detail: `no profile ${profile.id}` } });
   });
 
   it('does not let an approver, an admin or an auditor request a profile they are not requesters of', async () => {
