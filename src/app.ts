@@ -9,7 +9,6 @@ import { auditRoutes } from './audit/routes.js';
 import { credentialRoutes } from './credentials/routes.js';
 import { answerFrameworkError, installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
-import { Problem } from './http/problems.js';
 import { installMetrics } from './http/metrics.js';
 import { installRateLimits } from './http/rate-limits.js';
 import { installSecurityHeaders } from './http/security-headers.js';
