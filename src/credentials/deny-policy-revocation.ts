@@ -4,8 +4,8 @@ import { StsFailure } from '../adapters/aws/errors.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import { REVOCATION_POLICY_NAME, revocationDocument, roleNameOf, statementSid } from '../domain/deny-policy.js';
-import { appliedRevocationsOnRole } from './repo.js';
+import { revocationDocument, revocationPolicyName, roleNameOf, statementSid } from '../domain/deny-policy.js';
+import { appliedRevocationsOnRole, installationId } from './repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 
@@ -15,11 +15,12 @@ type Deps = { db: Db; clock: Clock; rolePolicies: RolePolicyStore };
  * Puts the Deny statement of a revoked request on its role (SPEC §4.4), killing the request's
  * outstanding sessions. Idempotent; does nothing unless the request's deny policy is `pending`.
  *
- * Brevet's statements are rebuilt from the database (every request whose Deny is applied on
- * the role), other owners' statements are kept from what IAM returns. Two revocations on one
- * role must not interleave, so the edit runs under a transaction-scoped advisory lock on the
- * role name; this is the one place where a network call runs inside a transaction,
- * and it touches no row but the request's own.
+ * The policy edited is this installation's own (`BrevetRevocations-<installation id>`): other
+ * installations sharing the role keep theirs untouched. In it, Brevet's statements are rebuilt
+ * from the database (every request whose Deny is applied on the role), other owners' statements
+ * are kept from what IAM returns. Two revocations on one role must not interleave, so the edit
+ * runs under a transaction-scoped advisory lock on the role name; this is the one place where a
+ * network call runs inside a transaction, and it touches no row but the request's own.
  */
 export function applyDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
   return editRolePolicy(deps, requestId, 'pending', 'applied', (applied) => [...applied, requestId]);
@@ -65,10 +66,11 @@ async function editRolePolicy(
       return false;
     }
 
+    const policyName = revocationPolicyName(await installationId(tx));
     const revoked = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn));
-    const next = revocationDocument(await deps.rolePolicies.get(roleName, REVOCATION_POLICY_NAME), revoked);
-    if (next === null) await deps.rolePolicies.delete(roleName, REVOCATION_POLICY_NAME);
-    else await deps.rolePolicies.put(roleName, REVOCATION_POLICY_NAME, next);
+    const next = revocationDocument(await deps.rolePolicies.get(roleName, policyName), revoked);
+    if (next === null) await deps.rolePolicies.delete(roleName, policyName);
+    else await deps.rolePolicies.put(roleName, policyName, next);
 
     await updateRequest(tx, requestId, { denyPolicyStatus: to, updatedAt: deps.clock.now() });
     await appendAudit(tx, deps.clock, {
@@ -76,7 +78,7 @@ async function editRolePolicy(
       action: to === 'applied' ? 'revocation.deny-policy-applied' : 'revocation.deny-policy-removed',
       requestId,
       profileId: request.profileId,
-      details: { roleName, policyName: REVOCATION_POLICY_NAME, sid: statementSid(requestId) },
+      details: { roleName, policyName, sid: statementSid(requestId) },
     });
     return true;
   });

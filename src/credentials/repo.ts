@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { issuances, profileVersions, requests } from '../db/schema.js';
+import { installation, issuances, profileVersions, requests } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 
 export type IssuanceRow = typeof issuances.$inferSelect;
@@ -43,4 +43,11 @@ export async function appliedRevocationsOnRole(db: Executor, roleArn: string): P
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
     .where(and(eq(requests.denyPolicyStatus, 'applied'), sql`${profileVersions.definition}->>'roleArn' = ${roleArn}`));
   return rows.map((row) => row.id);
+}
+
+/** This installation's id (one row, written by its migration). */
+export async function installationId(db: Executor): Promise<string> {
+  const [row] = await db.select({ id: installation.id }).from(installation);
+  if (row === undefined) throw new Error('the installation row is missing: run the migrations');
+  return row.id;
 }

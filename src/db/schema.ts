@@ -258,3 +258,20 @@ export const auditEvents = pgTable(
     index('audit_occurred_idx').on(t.occurredAt, t.id),
   ],
 );
+
+/**
+ * This installation: one database is one installation, however many API and worker processes
+ * share it. Its id namespaces what the installation owns outside the database, so that several
+ * installations can share an AWS role without touching each other's state (the inline policy
+ * of deny-policy revocations is named after it). One row, written by the migration that made
+ * the table; never changed.
+ */
+export const installation = pgTable(
+  'installation',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    id: text('id').notNull(),
+    createdAt: timestamps('created_at').notNull().defaultNow(),
+  },
+  (t) => [check('installation_singleton_check', sql`${t.singleton}`), check('installation_id_check', sql`${t.id} ~ '^[a-z0-9]{16}$'`)],
+);

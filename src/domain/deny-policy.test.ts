@@ -1,8 +1,8 @@
-// SPEC §4.4: the Deny statement that kills one request's sessions, and the edits of the shared
-// BrevetRevocations document: other owners' statements survive, each request appears once, and
+// SPEC §4.4: the Deny statement that kills one request's sessions, and the edits of an installation's
+// BrevetRevocations-<installation> document: other owners' statements survive, each request appears once, and
 // removing the last statement deletes the document.
 import { describe, expect, it } from 'vitest';
-import { denyStatementFor, REVOCATION_POLICY_NAME, revocationDocument, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
+import { denyStatementFor, revocationDocument, revocationPolicyName, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
 import { newId } from './ids.js';
 
 const ID = 'req_0123456789abcdefghjk';
@@ -88,7 +88,16 @@ describe('roleNameOf', () => {
     expect(roleNameOf(arn)).toBe(name);
   });
 
-  it('names the policy BrevetRevocations', () => {
-    expect(REVOCATION_POLICY_NAME).toBe('BrevetRevocations');
+  it("names the policy after the installation, within IAM's policy-name alphabet and length", () => {
+    const name = revocationPolicyName('0f3a9c51d2e47b68');
+    expect(name).toBe('BrevetRevocations-0f3a9c51d2e47b68');
+    expect(name).toMatch(/^[\w+=,.@-]{1,128}$/);
   });
+
+  it.each(['', 'BrevetRevocations', '0F3A9C51D2E47B68', '0f3a9c51d2e47b6', '0f3a9c51d2e47b689', '0f3a9c51d2e47b6/', '*'])(
+    'refuses %j as an installation id: a policy name must never match another installation',
+    (id) => {
+      expect(() => revocationPolicyName(id)).toThrow();
+    },
+  );
 });

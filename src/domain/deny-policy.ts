@@ -1,11 +1,23 @@
 /**
- * deny-policy revocation (SPEC §4.4): one Brevet-owned inline policy per role holds a Deny
- * statement per revoked request, matching only the sessions Brevet named `brevet-<requestId>`.
- * Statements Brevet does not own are kept as they are.
+ * deny-policy revocation (SPEC §4.4): one inline policy per role and per Brevet installation
+ * holds a Deny statement per revoked request, matching only the sessions Brevet named
+ * `brevet-<requestId>`. Statements Brevet does not own are kept as they are.
  */
 
-export const REVOCATION_POLICY_NAME = 'BrevetRevocations';
+const POLICY_PREFIX = 'BrevetRevocations-';
 const SID_PREFIX = 'BrevetRevoke';
+
+/**
+ * The inline policy this installation owns on a role: `BrevetRevocations-<installation id>`.
+ * Each installation rebuilds its own statements from its own database, so installations that
+ * share a role must never share a policy: IAM has no compare-and-swap, and one installation's
+ * rewrite would erase the other's Deny statements (issue 10 item 10). Another installation's
+ * policy is never read nor written.
+ */
+export function revocationPolicyName(installationId: string): string {
+  if (!/^[a-z0-9]{16}$/.test(installationId)) throw new Error('an installation id is 16 lower-case letters or digits');
+  return `${POLICY_PREFIX}${installationId}`;
+}
 
 interface PolicyDocument {
   Version: string;

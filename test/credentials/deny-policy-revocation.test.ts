@@ -1,5 +1,5 @@
 // SPEC §4.4: deny-policy revocation puts a Deny statement matching only the request's sessions
-// on the role's BrevetRevocations inline policy, keeps what others put there, survives
+// on the role's BrevetRevocations-<installation id> inline policy, keeps what others put there, survives
 // concurrent revocations, and is removed by the clean-up once the last credential expired.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import {
   openRequest,
   requestRow,
   revoke,
+  revocationPolicyOf,
   roleArn,
   rolePolicy,
   startHarness,
@@ -22,8 +23,11 @@ import {
 } from './helpers.js';
 
 let h: Harness;
+/** This installation's revocation policy, BrevetRevocations-<installation id>. */
+let policyName: string;
 beforeAll(async () => {
   h = await startHarness({ listen: true });
+  policyName = await revocationPolicyOf(h.t);
 });
 afterAll(async () => {
   await h?.close();
@@ -118,13 +122,13 @@ describe('revoking a deny-policy request with credentials out', () => {
     expect(policy.Statement[0]!['Sid']).toMatch(/^[A-Za-z0-9]+$/);
     const put = h.aws.iamCalls.filter((call) => call.action === 'PutRolePolicy' && call.params['RoleName'] === roleName);
     expect(put).toHaveLength(1);
-    expect(put[0]!.params['PolicyName']).toBe('BrevetRevocations');
+    expect(put[0]!.params['PolicyName']).toBe(policyName);
 
     const row = await requestRow(h.t, request.id);
     expect(row.denyPolicyStatus).toBe('applied');
     expect(row.revocationCleanupAt!.getTime()).toBe(expiration.getTime());
     const [applied] = await auditOf(h.t, request.id, 'revocation.deny-policy-applied');
-    expect(applied!.details).toMatchObject({ roleName, policyName: 'BrevetRevocations' });
+    expect(applied!.details).toMatchObject({ roleName, policyName });
 
     expectProblem(await issue(h.t, requester.key, request.id), 409, 'invalid-transition');
   });
@@ -136,7 +140,7 @@ describe('revoking a deny-policy request with credentials out', () => {
     h.aws.rolePolicies.set(
       roleName,
       new Map([
-        ['BrevetRevocations', JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })],
+        [policyName, JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })],
         ['Other', other],
       ]),
     );
@@ -252,7 +256,7 @@ describe('clean-up (removeDenyPolicy)', () => {
   it('waits for revocationCleanupAt, then removes only its statement; the last one takes the policy with it', async () => {
     const { roleName, profile, requester } = await setup();
     const foreign = { Sid: 'KeepMe', Effect: 'Deny', Action: 'iam:*', Resource: '*' };
-    h.aws.rolePolicies.set(roleName, new Map([['BrevetRevocations', JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })]]));
+    h.aws.rolePolicies.set(roleName, new Map([[policyName, JSON.stringify({ Version: '2012-10-17', Statement: [foreign] })]]));
     const first = await activeWithCredentials(profile.name, requester.key);
     const second = await activeWithCredentials(profile.name, requester.key);
     await revoke(h.t, requester.key, first.request.id).expect(200);
@@ -274,12 +278,12 @@ describe('clean-up (removeDenyPolicy)', () => {
 
     // Without the foreign statement, the last removal deletes the policy itself.
     h.aws.rolePolicies.get(roleName)!.set(
-      'BrevetRevocations',
+      policyName,
       JSON.stringify({ Version: '2012-10-17', Statement: rolePolicy(h.aws, roleName)!.Statement.filter((s) => s['Sid'] !== 'KeepMe') }),
     );
     expect(await removeDenyPolicy(h.t.deps, second.request.id)).toBe(true);
-    expect(h.aws.rolePolicies.get(roleName)!.has('BrevetRevocations')).toBe(false);
-    expect(h.aws.iamCalls.at(-1)).toMatchObject({ action: 'DeleteRolePolicy', params: { RoleName: roleName, PolicyName: 'BrevetRevocations' } });
+    expect(h.aws.rolePolicies.get(roleName)!.has(policyName)).toBe(false);
+    expect(h.aws.iamCalls.at(-1)).toMatchObject({ action: 'DeleteRolePolicy', params: { RoleName: roleName, PolicyName: policyName } });
   });
 });
 

@@ -4,6 +4,8 @@
 import { and, asc, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { AwsClientOptions } from '../../src/adapters/aws/sts.js';
+import { installationId } from '../../src/credentials/repo.js';
+import { revocationPolicyName } from '../../src/domain/deny-policy.js';
 import { auditEvents, issuances, requests } from '../../src/db/schema.js';
 import { auth, createProfile as createApiProfile, uniqueName, type CreatedProfile } from '../support/api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -131,8 +133,23 @@ export async function auditOf(t: TestApp, requestId: string, action?: string) {
     .orderBy(asc(auditEvents.id));
 }
 
-/** The parsed inline policy of a role on the stand-in, or undefined when there is none. */
-export function rolePolicy(aws: AwsStandIn, roleName: string, policyName = 'BrevetRevocations'): { Version: string; Statement: Record<string, unknown>[] } | undefined {
-  const text = aws.rolePolicies.get(roleName)?.get(policyName);
+/** The name of the revocation policy the app's installation owns on every role. */
+export async function revocationPolicyOf(t: TestApp): Promise<string> {
+  return revocationPolicyName(await installationId(t.deps.db));
+}
+
+/**
+ * The parsed inline policy of a role on the stand-in, or undefined when there is none. Without a
+ * name: the revocation policy of the one installation that wrote on the role (fails when several did).
+ */
+export function rolePolicy(aws: AwsStandIn, roleName: string, policyName?: string): { Version: string; Statement: Record<string, unknown>[] } | undefined {
+  const policies = aws.rolePolicies.get(roleName);
+  let name = policyName;
+  if (name === undefined) {
+    const revocations = [...(policies?.keys() ?? [])].filter((key) => key.startsWith('BrevetRevocations-'));
+    expect(revocations.length, `revocation policies on ${roleName}: ${revocations.join(', ')}`).toBeLessThanOrEqual(1);
+    name = revocations[0];
+  }
+  const text = name === undefined ? undefined : policies?.get(name);
   return text === undefined ? undefined : (JSON.parse(text) as { Version: string; Statement: Record<string, unknown>[] });
 }

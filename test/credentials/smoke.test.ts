@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { revocationPolicyOf } from './helpers.js';
 
 let t: TestApp;
 let aws: AwsStandIn;
@@ -34,6 +35,6 @@ it('issues credentials and revokes with a deny policy', async () => {
   expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1780 });
   const rv = await t.http().post(`/v1/requests/${r.body.id}/revoke`).set(auth(alice.key)).send({ reason: 'done' }).expect(200);
   expect(rv.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
-  const doc = JSON.parse(aws.rolePolicies.get('Admin')!.get('BrevetRevocations')!);
+  const doc = JSON.parse(aws.rolePolicies.get('Admin')!.get(await revocationPolicyOf(t))!);
   expect(doc.Statement[0].Condition.StringLike['aws:userid']).toBe(`*:brevet-${r.body.id}`);
 });
