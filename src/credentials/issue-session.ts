@@ -98,9 +98,9 @@ async function issueSession<T>(
     try {
       result = await handOut(credentials, plan);
     } catch (error) {
-      if (!(error instanceof HandOutFailed)) throw error;
-      await recordFailure(deps, caller, plan, error.reason, credentials);
-      throw error.problem;
+      // Whatever went wrong, the credentials were handed to no one: never leave the issuance pending.
+      await recordFailure(deps, caller, plan, error instanceof HandOutFailed ? error.reason : 'unexpected error while handing out', credentials);
+      throw error instanceof HandOutFailed ? error.problem : error;
     }
   }
 
