@@ -29,11 +29,15 @@ export function createRateLimitRedis(url: string, logger: Pick<Logger, 'warn' | 
   // Lazy: only a process that installs the limits (the API, not the worker) connects.
   const redis = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 2_000, commandTimeout: 500 });
   let down = false;
-  redis.on('error', (error: Error) => {
+  const wentDown = (error?: Error) => {
     if (down) return;
     down = true;
     logger.warn({ err: error }, 'rate limits: Redis unreachable, requests are not limited until it is back (fail-open)');
-  });
+  };
+  redis.on('error', (error: Error) => wentDown(error));
+  // A connection the server closes is not always an 'error' (no ECONNRESET when it ends cleanly):
+  // ioredis then only schedules a reconnect, which is as much a lost Redis for the limiter.
+  redis.on('reconnecting', () => wentDown());
   redis.on('ready', () => {
     if (!down) return;
     down = false;
