@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { BENCH_REDIS_URL } from './services.js';
+import { freePort, startProcess, type BenchProcess } from './processes.js';
+
+export const ROLE_ARN = 'arn:aws:iam::123456789012:role/BenchAdmin';
+
+/** A Brevet API process as production runs it (PostgreSQL, Redis), limits off so load is not refused. */
+export async function startBrevet(databaseUrl: string, env: Record<string, string> = {}): Promise<{ api: BenchProcess; adminKey: string }> {
+  const adminKey = `brv_bench_${randomBytes(24).toString('hex')}`;
+  const api = await startProcess(
+    'src/server.ts',
+    {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: BENCH_REDIS_URL,
+      BREVET_BOOTSTRAP_ADMIN_KEY: adminKey,
+      BREVET_RATE_LIMIT_PER_MINUTE: '0',
+      BREVET_AUTH_FAILURES_PER_MINUTE: '0',
+      ...env,
+    },
+    await freePort(),
+  );
+  return { api, adminKey };
+}
+
+export function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchProcess> {
+  return startProcess('src/worker.ts', { DATABASE_URL: databaseUrl, REDIS_URL: BENCH_REDIS_URL, BREVET_MIGRATE_ON_START: 'false', ...env });
+}
+
+/** A small client of the public API for setting up and driving a benchmark. */
+export class BrevetClient {
+  constructor(
+    readonly url: string,
+    private readonly key: string,
+  ) {}
+
+  as(key: string): BrevetClient {
+    return new BrevetClient(this.url, key);
+  }
+
+  async call<T = Record<string, unknown>>(method: string, path: string, body?: unknown, expected = [200, 201]): Promise<T> {
+    const response = await fetch(`${this.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${this.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    if (!expected.includes(response.status)) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+    return (text === '' ? {} : JSON.parse(text)) as T;
+  }
+
+  /** A person with an API key of their own. */
+  async person(name: string, groups: string[]): Promise<{ id: string; key: string }> {
+    const created = await this.call<{ id: string }>('POST', '/v1/principals', {
+      kind: 'person',
+      email: `${name}-${randomBytes(3).toString('hex')}@bench.example`,
+      displayName: name,
+      groups,
+    });
+    const key = await this.call<{ key: string }>('POST', `/v1/principals/${created.id}/api-keys`, { name: 'bench' });
+    return { id: created.id, key: key.key };
+  }
+
+  profile(name: string, approval: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<{ id: string }> {
+    return this.call('POST', '/v1/profiles', {
+      name,
+      roleArn: ROLE_ARN,
+      maxDurationSeconds: 3600,
+      defaultDurationSeconds: 900,
+      requesters: { groups: ['bench-dev'] },
+      approval,
+      ...extra,
+    });
+  }
+}
