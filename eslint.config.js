@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'migrations/', 'openapi/', '.brevet/', 'coverage/'] },
+  { ignores: ['node_modules/', 'dist/', 'migrations/', 'openapi/', '.brevet/', 'coverage/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

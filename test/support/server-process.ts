@@ -21,13 +21,28 @@ export interface ServerProcess {
   stop(): Promise<number | string>;
 }
 
-/** `npm start` as a child process: `node --import tsx src/server.ts` with only the given Brevet variables. */
-export function spawnServer(env: Record<string, string>): ServerProcess {
+/** How a test starts Brevet: what `npm start` runs, the real `npm start` (npm as the parent), or the worker. */
+export type Entry = 'start' | 'npm-start' | 'worker';
+
+const COMMANDS: Record<Entry, string[]> = {
+  // The same file `npm start` runs: dist/ with DATABASE_URL (production), the sources through tsx without.
+  start: [process.execPath, 'scripts/start.js'],
+  'npm-start': ['npm', 'start', '--silent'],
+  worker: [process.execPath, 'dist/worker.js'],
+};
+
+/**
+ * Brevet as a child process with only the given Brevet variables. `detached` puts it in a process
+ * group of its own, so a test can signal the whole group as a terminal or a container runtime does.
+ */
+export function spawnServer(env: Record<string, string>, entry: Entry = 'start', options: { detached?: boolean } = {}): ServerProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !OWN_VARIABLES.test(name)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const [command, ...args] = COMMANDS[entry];
+  const child = spawn(command!, args, {
     cwd: repoRoot,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let out = '';
   let err = '';
