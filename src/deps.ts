@@ -16,6 +16,7 @@ import { NOTIFY_BACKOFF_MS } from './jobs/catalog.js';
 import { createJobQueue, type JobQueue } from './jobs/queue.js';
 import { createRequestEffects } from './jobs/request-effects.js';
 import type { RequestEffects } from './requests/effects.js';
+import { createRequestStatusChanges, REQUEST_STATUS_CHANNEL, type RequestStatusChanges } from './requests/status-changes.js';
 import type { SlackDelivery, WebhookConfig } from './webhooks/deliveries.js';
 import { deliverToSlack } from './slack/notify-slack.js';
 import { createSlackGateway, type SlackGateway } from './adapters/slack.js';
@@ -33,6 +34,8 @@ export interface Deps {
   /** BullMQ when REDIS_URL is set; absent in dev mode, where the reconciler polls instead. */
   scheduler: JobQueue | undefined;
   effects: RequestEffects;
+  /** Wakes long-polls on committed status changes from any process; listens only once something waits. */
+  requestStatusChanges: RequestStatusChanges;
   sts: CredentialIssuer;
   rolePolicies: RolePolicyStore;
   consoleSignIn: ConsoleSignIn;
@@ -83,6 +86,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const rateLimitRedis = config.redisUrl === undefined ? undefined : createRateLimitRedis(config.redisUrl, logger);
   const slack = config.slack.botToken === undefined ? undefined : createSlackGateway(config.slack.botToken, config.slack.apiUrl);
   const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
+  const requestStatusChanges = createRequestStatusChanges(database.listener(REQUEST_STATUS_CHANNEL));
   return {
     config,
     logger,
@@ -93,6 +97,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     authDenials,
     scheduler: queue,
     effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }),
+    requestStatusChanges,
     sts: createStsIssuer(overrides.aws),
     rolePolicies: createIamPolicyStore(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
@@ -108,6 +113,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     async close() {
       await authDenials.close().catch((error: unknown) => logger.warn({ err: error }, 'could not write the last auth.denied summaries'));
       await queue?.close();
+      await requestStatusChanges.close();
       rateLimitRedis?.disconnect();
       await database.close();
     },

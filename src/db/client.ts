@@ -9,6 +9,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import pg from 'pg';
+import { pgliteListener, postgresListener, type ChannelListener } from './listener.js';
 import * as schema from './schema.js';
 
 /** One handle type for both drivers, so repositories do not care which one runs. */
@@ -20,6 +21,8 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   migrate(): Promise<void>;
   ping(): Promise<void>;
+  /** A LISTEN on `channel` (its own connection for PostgreSQL), started on first use. */
+  listener(channel: string): ChannelListener;
   close(): Promise<void>;
 }
 
@@ -48,6 +51,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     async ping() {
       await db.execute(sql`select 1`);
     },
+    listener: (channel) => postgresListener(url, channel),
     async close() {
       await pool.end();
     },
@@ -68,6 +72,7 @@ export function openPglite(dataDir: string | undefined): Database {
     async ping() {
       await db.execute(sql`select 1`);
     },
+    listener: (channel) => pgliteListener(client, channel),
     async close() {
       await client.close();
     },

@@ -5,7 +5,7 @@ import type { Db } from '../db/client.js';
 import type { LifecycleEvent } from '../domain/lifecycle.js';
 import type { RequestEffects } from './effects.js';
 import { getRequestView } from './read-requests.js';
-import type { RequestView } from './view.js';
+import type { RequestApiView } from './view.js';
 
 /**
  * What every caller-driven transition does once its transaction has committed: a revocation
@@ -14,8 +14,8 @@ import type { RequestView } from './view.js';
  */
 export async function afterTransition(
   deps: { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore },
-  committed: { view: RequestView; events: LifecycleEvent[] },
-): Promise<RequestView> {
+  committed: { view: RequestApiView; events: LifecycleEvent[] },
+): Promise<RequestApiView> {
   const requestId = committed.view.id;
   let view = committed.view;
   if (view.denyPolicyStatus === 'pending') {

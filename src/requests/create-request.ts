@@ -15,8 +15,9 @@ import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
 import type { RequestEffects } from './effects.js';
-import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, reviewsOf, type RequestRow } from './repo.js';
-import { requestView, type RequestView } from './view.js';
+import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
+import { loadRequestView } from './read-requests.js';
+import type { RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects };
 
@@ -45,7 +46,7 @@ export async function createRequest(
   caller: Caller,
   input: NewRequest,
   idempotencyKey?: string,
-): Promise<{ view: RequestView; replayed: boolean }> {
+): Promise<{ view: RequestApiView; replayed: boolean }> {
   const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
   // Free text is checked and normalised first, for the API and Slack alike (see humanText).
   input = {
@@ -124,7 +125,7 @@ export async function createRequest(
   }
   const events: (LifecycleEvent | 'request.created')[] = ['request.created', ...created.events];
   await deps.effects.afterCommit({ requestId: created.request.id, events });
-  return { view: requestView(created.request, []), replayed: false };
+  return { view: await loadRequestView(deps.db, created.request), replayed: false };
 }
 
 type Plan = Pick<
@@ -224,16 +225,15 @@ function pendingExpiry(definition: ProfileDefinition, now: Date, endsAt: Date | 
   return endsAt !== null && endsAt < ttl ? endsAt : ttl;
 }
 
-async function replayOf(deps: Deps, caller: Caller, key: string, requestHash: string): Promise<RequestView | undefined> {
+async function replayOf(deps: Deps, caller: Caller, key: string, requestHash: string): Promise<RequestApiView | undefined> {
   const existing = await findIdempotencyKey(deps.db, caller.id, key);
   if (existing === undefined) return undefined;
   if (existing.requestHash !== requestHash) throw idempotencyMismatch();
   return viewOf(deps, existing.requestId);
 }
 
-async function viewOf(deps: Deps, requestId: string): Promise<RequestView> {
-  const request = (await findRequest(deps.db, requestId))!;
-  return requestView(request, await reviewsOf(deps.db, [requestId]));
+async function viewOf(deps: Deps, requestId: string): Promise<RequestApiView> {
+  return loadRequestView(deps.db, (await findRequest(deps.db, requestId))!);
 }
 
 const noSuchProfile = (ref: string) => new Problem('not-found', `no profile ${ref}`);

@@ -11,19 +11,20 @@ import { actorOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
-import { lockRequest, reviewsOf } from './repo.js';
-import { requestView, type RequestView } from './view.js';
+import { lockRequest } from './repo.js';
+import { loadRequestView } from './read-requests.js';
+import type { RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
 
 /** The requester withdraws a request that has not started (pending or approved). */
-export function cancelRequest(deps: Deps, caller: Caller, requestId: string, reason: string | null): Promise<RequestView> {
+export function cancelRequest(deps: Deps, caller: Caller, requestId: string, reason: string | null): Promise<RequestApiView> {
   reason = humanTextField('/body/reason', reason, { optional: true });
   return endByCaller(deps, caller, requestId, { kind: 'cancel', reason, mayAct: (request) => request.requesterId === caller.id });
 }
 
 /** The requester or an admin ends a window now (SPEC §4.4); no credential is issued after this. */
-export function revokeRequest(deps: Deps, caller: Caller, requestId: string, reason: string): Promise<RequestView> {
+export function revokeRequest(deps: Deps, caller: Caller, requestId: string, reason: string): Promise<RequestApiView> {
   return endByCaller(deps, caller, requestId, {
     kind: 'revoke',
     reason: humanTextField('/body/reason', reason),
@@ -36,7 +37,7 @@ async function endByCaller(
   caller: Caller,
   requestId: string,
   command: { kind: 'cancel' | 'revoke'; reason: string | null; mayAct: (request: { requesterId: string }) => boolean },
-): Promise<RequestView> {
+): Promise<RequestApiView> {
   const outcome = await deps.db.transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
     if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
@@ -64,7 +65,7 @@ async function endByCaller(
       reason: command.reason,
       revocation: definition.revocation,
     });
-    return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
+    return { view: await loadRequestView(tx, updated), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

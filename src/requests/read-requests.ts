@@ -5,29 +5,49 @@ import type { RequestStatus } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { maySeeRequest } from './access.js';
-import { findRequest, listRequests, reviewsOf } from './repo.js';
-import { requestView, type RequestView } from './view.js';
+import { findRequest, listRequests, profileNamesOf, reviewsOf, type RequestRow } from './repo.js';
+import { requestApiView, type RequestApiView } from './view.js';
+import type { Executor } from '../principals/repo.js';
 
 /** One request, for those who may see it; everyone else gets the 404 of a missing one. */
-export async function getRequest(deps: { db: Db; clock: Clock }, caller: Caller, requestId: string): Promise<RequestView> {
+export async function getRequest(deps: { db: Db; clock: Clock }, caller: Caller, requestId: string): Promise<RequestApiView> {
   const request = await findRequest(deps.db, requestId);
   const definition = request === undefined ? undefined : await findProfileVersion(deps.db, request.profileId, request.profileVersion);
   if (request === undefined || definition === undefined || !maySeeRequest(request, definition, caller, deps.clock.now())) {
     throw new Problem('not-found', 'no such request');
   }
-  return requestView(request, await reviewsOf(deps.db, [request.id]));
+  return loadRequestView(deps.db, request);
 }
 
 /** The current view of a request, without visibility checks: for commands that already made them. */
-export async function getRequestView(deps: { db: Db }, requestId: string): Promise<RequestView> {
-  const request = (await findRequest(deps.db, requestId))!;
-  return requestView(request, await reviewsOf(deps.db, [requestId]));
+export async function getRequestView(deps: { db: Db }, requestId: string): Promise<RequestApiView> {
+  return loadRequestView(deps.db, (await findRequest(deps.db, requestId))!);
+}
+
+/** The API view of stored requests: their reviews and profile names read in one query each. */
+export async function loadRequestViews(db: Executor, rows: readonly RequestRow[]): Promise<RequestApiView[]> {
+  const reviews = await reviewsOf(
+    db,
+    rows.map((r) => r.id),
+  );
+  const names = await profileNamesOf(
+    db,
+    rows.map((r) => r.profileId),
+  );
+  return rows.map((request) => requestApiView(request, reviews, names.get(request.profileId) ?? request.profileId));
+}
+
+export async function loadRequestView(db: Executor, request: RequestRow): Promise<RequestApiView> {
+  const [view] = await loadRequestViews(db, [request]);
+  return view!;
 }
 
 export interface RequestFilters {
   status?: RequestStatus;
   mine?: boolean;
   reviewable?: boolean;
+  /** A profile's id or name. */
+  profile?: string;
   cursor?: string;
   limit: number;
 }
@@ -36,24 +56,21 @@ export async function listVisibleRequests(
   deps: { db: Db; clock: Clock },
   caller: Caller,
   filters: RequestFilters,
-): Promise<{ items: RequestView[]; nextCursor: string | null }> {
+): Promise<{ items: RequestApiView[]; nextCursor: string | null }> {
   const rows = await listRequests(deps.db, {
     viewer: caller,
     now: deps.clock.now(),
     status: filters.status,
     mine: filters.mine,
     reviewable: filters.reviewable,
+    profile: filters.profile,
     after: filters.cursor === undefined ? undefined : decodeCursor(filters.cursor),
     limit: filters.limit + 1,
   });
   const page = rows.slice(0, filters.limit);
-  const reviews = await reviewsOf(
-    deps.db,
-    page.map((r) => r.id),
-  );
   const last = page.at(-1);
   return {
-    items: page.map((request) => requestView(request, reviews)),
+    items: await loadRequestViews(deps.db, page),
     nextCursor: rows.length > filters.limit && last !== undefined ? encodeCursor(last.createdAt, last.id) : null,
   };
 }

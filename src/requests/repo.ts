@@ -1,9 +1,10 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import { idempotencyKeys, requests, reviews } from '../db/schema.js';
+import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { idempotencyKeys, profiles, requests, reviews } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
 import type { Viewer } from '../domain/request-access.js';
 import { awaitsReviewBySql, maySeeRequestSql } from '../domain/request-access.sql.js';
+import { announceStatusChange } from './status-changes.js';
 
 export type RequestRow = typeof requests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
@@ -24,14 +25,23 @@ export async function lockRequest(db: Executor, id: string): Promise<RequestRow 
   return row;
 }
 
+/** Pass the command's transaction: a status change is announced to long-polls when it commits. */
 export async function updateRequest(db: Executor, id: string, changes: Partial<RequestRow>): Promise<RequestRow> {
   const [row] = await db.update(requests).set(changes).where(eq(requests.id, id)).returning();
+  if (changes.status !== undefined) await announceStatusChange(db, id);
   return row!;
 }
 
 export async function reviewsOf(db: Executor, requestIds: readonly string[]): Promise<ReviewRow[]> {
   if (requestIds.length === 0) return [];
   return db.select().from(reviews).where(inArray(reviews.requestId, [...requestIds])).orderBy(asc(reviews.createdAt), asc(reviews.id));
+}
+
+/** Current names of profiles, deleted ones included (a request outlives its profile). */
+export async function profileNamesOf(db: Executor, profileIds: readonly string[]): Promise<Map<string, string>> {
+  if (profileIds.length === 0) return new Map();
+  const rows = await db.select({ id: profiles.id, name: profiles.name }).from(profiles).where(inArray(profiles.id, [...new Set(profileIds)]));
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 export async function insertReview(db: Executor, row: typeof reviews.$inferInsert): Promise<void> {
@@ -65,6 +75,8 @@ export interface RequestQuery {
   status?: RequestStatus | undefined;
   mine?: boolean | undefined;
   reviewable?: boolean | undefined;
+  /** A profile's id or name. */
+  profile?: string | undefined;
   after?: { createdAt: Date; id: string } | undefined;
   limit: number;
 }
@@ -80,6 +92,11 @@ export async function listRequests(db: Executor, query: RequestQuery): Promise<R
   if (query.mine === true) filters.push(eq(requests.requesterId, viewer.id));
   if (query.reviewable === true) filters.push(awaitsReviewBySql(viewer, now));
   if (query.status !== undefined) filters.push(eq(requests.status, query.status));
+  if (query.profile !== undefined) {
+    // Names are unique across live and deleted profiles, so a name means one profile.
+    const ref = query.profile;
+    filters.push(inArray(requests.profileId, db.select({ id: profiles.id }).from(profiles).where(or(eq(profiles.id, ref), eq(profiles.name, ref)))));
+  }
   if (query.after !== undefined) {
     filters.push(sql`(${requests.createdAt}, ${requests.id}) < (${query.after.createdAt.toISOString()}::timestamptz, ${query.after.id})`);
   }

@@ -12,7 +12,8 @@ import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import type { RequestEffects } from './effects.js';
 import { lockRequest, reviewsOf } from './repo.js';
-import { requestView, type RequestView } from './view.js';
+import { loadRequestView } from './read-requests.js';
+import type { RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
 
@@ -27,7 +28,7 @@ export interface ReviewInput {
  * command, so concurrent reviews are counted one after another: never approved twice, never
  * both denied and approved. A refusal is audited and committed, and changes nothing else.
  */
-export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestView> {
+export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestApiView> {
   input = { ...input, comment: humanTextField('/body/comment', input.comment, { optional: true }) };
   const outcome = await deps.db.transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
@@ -83,7 +84,7 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       reason: input.decision === 'deny' ? (input.comment ?? 'denied in post-hoc review') : null,
       revocation: definition.revocation,
     });
-    return { view: requestView(updated, await reviewsOf(tx, [request.id])), events: decision.events };
+    return { view: await loadRequestView(tx, updated), events: decision.events };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

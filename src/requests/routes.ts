@@ -6,13 +6,18 @@ import { createRequest } from './create-request.js';
 import { cancelRequest, revokeRequest } from './end-request.js';
 import { getRequest, listVisibleRequests } from './read-requests.js';
 import { reviewRequest } from './review-request.js';
-import { CancelBody, CreateRequestBody, CreateRequestHeaders, Request, RequestList, RequestListQuery, ReviewBody, RevokeBody } from './schemas.js';
+import { Problem } from '../http/problems.js';
+import { CancelBody, CreateRequestBody, CreateRequestHeaders, Request, RequestList, RequestListQuery, RequestWaitQuery, ReviewBody, RevokeBody } from './schemas.js';
+import { waitForStatusChange } from './wait-for-status.js';
 
 const tags = ['requests'];
 
-export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies'>): FastifyPluginAsync {
+export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies' | 'requestStatusChanges'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+    // Closing the server answers every held long-poll at once instead of waiting out its seconds.
+    const closing = new AbortController();
+    app.addHook('preClose', async () => closing.abort());
 
     app.post(
       '/requests',
@@ -52,13 +57,29 @@ export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rol
       {
         schema: {
           operationId: 'getRequest',
-          summary: 'One request (its requester, its approvers, admins, auditors)',
+          summary: 'One request (its requester, its approvers, admins, auditors); with waitSeconds, a long-poll for its next status',
+          description:
+            'With `waitSeconds=N&status=S`: answers at once when the status is not S, else as soon as it changes ' +
+            '(a change committed by any Brevet process), else after N seconds with the unchanged request.',
           tags,
           params: IdParams,
+          querystring: RequestWaitQuery,
           response: { 200: Request, ...errorResponses() },
         },
       },
-      async (request) => getRequest(deps, request.caller, request.params.id),
+      async (request, reply) => {
+        const { waitSeconds, status } = request.query;
+        if (waitSeconds === undefined) return getRequest(deps, request.caller, request.params.id);
+        if (status === undefined) {
+          throw new Problem('validation', '/querystring/status is required with waitSeconds', {
+            errors: [{ field: '/querystring/status', message: 'is required with waitSeconds' }],
+          });
+        }
+        const gone = new AbortController();
+        reply.raw.once('close', () => gone.abort());
+        const signal = AbortSignal.any([gone.signal, closing.signal]);
+        return waitForStatusChange(deps, request.caller, request.params.id, { waitSeconds, status, signal });
+      },
     );
 
     app.post(

@@ -60,6 +60,7 @@ export const Request = Type.Object(
     id: Type.String(),
     status: StatusSchema,
     profileId: Type.String(),
+    profileName: Type.String({ description: "The profile's name now (it may have been renamed since)" }),
     profileVersion: Type.Integer(),
     requesterId: Type.String(),
     durationSeconds: Type.Integer(),
@@ -89,7 +90,18 @@ export const RequestListQuery = Type.Object(
     status: Type.Optional(StatusSchema),
     mine: Type.Optional(Type.Boolean()),
     reviewable: Type.Optional(Type.Boolean()),
+    profile: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "Only requests for this profile (its id or name)" })),
     ...PageQuery,
+  },
+  { additionalProperties: false },
+);
+
+export const RequestWaitQuery = Type.Object(
+  {
+    waitSeconds: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 60, description: 'Long-poll: hold the answer up to this long while the status is still `status`' }),
+    ),
+    status: Type.Optional(Type.Unsafe<(typeof StatusValues)[number]>({ type: 'string', enum: [...StatusValues], description: 'The status last seen; required with waitSeconds' })),
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,7 @@ import type { RequestRow, ReviewRow } from './repo.js';
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
+/** A request as webhooks and Slack carry it. */
 export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) {
   return {
     id: request.id,
@@ -36,3 +37,11 @@ export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) 
 }
 
 export type RequestView = ReturnType<typeof requestView>;
+
+/** A request as the API answers it: with its profile's current name, so clients need not look it up. */
+export type RequestApiView = RequestView & { profileName: string };
+
+export function requestApiView(request: RequestRow, reviews: readonly ReviewRow[], profileName: string): RequestApiView {
+  const { profileId, ...rest } = requestView(request, reviews);
+  return { ...rest, profileId, profileName };
+}

@@ -1,0 +1,55 @@
+import { sql } from 'drizzle-orm';
+import type { ChannelListener } from '../db/listener.js';
+import type { Executor } from '../principals/repo.js';
+
+/** The PostgreSQL channel on which a committed status change of a request is announced (payload: its id). */
+export const REQUEST_STATUS_CHANNEL = 'brevet_request_status';
+
+/**
+ * Announces a status change of `requestId`. Run it inside the transaction that makes the change:
+ * NOTIFY is delivered on commit only, so every API process hears of it exactly when the new
+ * status can be read, whichever process (API or worker) made it.
+ */
+export async function announceStatusChange(tx: Executor, requestId: string): Promise<void> {
+  await tx.execute(sql`select pg_notify(${REQUEST_STATUS_CHANNEL}, ${requestId})`);
+}
+
+/** Wakes long-polls (SPEC §10.1) when a request they watch changes status in any process. */
+export interface RequestStatusChanges {
+  /**
+   * Calls `onChange` after every committed status change of `requestId` (and after a lost
+   * listening connection comes back, when changes may have been missed). Resolves once listening,
+   * with the function that stops it.
+   */
+  watch(requestId: string, onChange: () => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+/** One LISTEN connection per process, shared by every waiting long-poll. */
+export function createRequestStatusChanges(listener: ChannelListener): RequestStatusChanges {
+  const watchers = new Map<string, Set<() => void>>();
+  const wake = (requestId: string) => watchers.get(requestId)?.forEach((onChange) => onChange());
+  const wakeAll = () => watchers.forEach((set) => set.forEach((onChange) => onChange()));
+  return {
+    async watch(requestId, onChange) {
+      let set = watchers.get(requestId);
+      if (set === undefined) watchers.set(requestId, (set = new Set()));
+      set.add(onChange);
+      const stop = () => {
+        set.delete(onChange);
+        if (set.size === 0 && watchers.get(requestId) === set) watchers.delete(requestId);
+      };
+      try {
+        await listener.start(wake, wakeAll);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      return stop;
+    },
+    async close() {
+      wakeAll();
+      await listener.close();
+    },
+  };
+}
