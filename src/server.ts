@@ -2,6 +2,7 @@ import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildDeps } from './deps.js';
 import { startReconcilerLoop } from './jobs/reconciler.js';
+import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createLogger } from './logging.js';
 import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
 
@@ -44,18 +45,16 @@ async function main(): Promise<void> {
   if (reconciler !== undefined) logger.info('no REDIS_URL: timed work runs from the in-process reconciler');
 
   const app = await buildApp(deps);
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down');
-    await app.close();
+  exitOnSignals(logger, async () => {
+    // Stops accepting (new requests get 503 while it closes), waits for the in-flight ones; a
+    // request still running after the grace period has its connection closed.
+    await withGrace(app.close(), SHUTDOWN_GRACE_MS, () => {
+      logger.warn('requests still running after the grace period: closing their connections');
+      app.server.closeAllConnections();
+    });
     await reconciler?.stop();
     await deps.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 
   await app.listen({ port: config.port, host: config.host });
 }

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { buildDeps } from './deps.js';
 import { createJobWorker } from './jobs/worker-runner.js';
 import { rescheduleOpenRequests, startReconcilerLoop } from './jobs/reconciler.js';
+import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createLogger } from './logging.js';
 
 /**
@@ -40,19 +41,17 @@ async function main(): Promise<void> {
   const sweeps = startReconcilerLoop({ ...deps, scheduler, logger: logger.child({ component: 'reconciler' }) }, RECONCILE_EVERY_MS);
   logger.info({ rescheduled }, 'worker started');
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'worker shutting down: finishing running jobs');
-    // Stops taking jobs and waits for the running ones; their locks are released cleanly.
+  exitOnSignals(logger, async () => {
+    // Stops taking jobs and waits for the running ones, whose locks are then released cleanly. A
+    // job still running after the grace period is abandoned: BullMQ's stall check hands it to
+    // another worker, and every handler is idempotent.
     await sweeps.stop();
-    await worker.close();
+    await withGrace(worker.close(), SHUTDOWN_GRACE_MS, () => {
+      logger.warn('jobs still running after the grace period: abandoning them to another worker');
+      void worker.close(true);
+    });
     await deps.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  });
 }
 
 main().catch((error: unknown) => {
