@@ -40,6 +40,8 @@ export interface Config {
   /** Apply migrations at start; off when a separate owner role runs `npm run migrate` (docs/audit.md). */
   migrateOnStart: boolean;
   publicUrl: string | undefined;
+  /** On-call auto-approval (SPEC §12): off for every profile while the token is unset. */
+  pagerDuty: { apiUrl: string; token: string | undefined };
 }
 
 export interface OidcConfig {
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer('BREVET_AUTH_FAILURES_PER_MINUTE', read('BREVET_AUTH_FAILURES_PER_MINUTE'), 30, 0, 1_000_000),
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
+    pagerDuty: { apiUrl: optionalUrl(read, 'PAGERDUTY_API_URL') ?? 'https://api.pagerduty.com', token: read('PAGERDUTY_TOKEN') },
   };
 }
 

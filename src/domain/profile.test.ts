@@ -50,6 +50,9 @@ describe('defaults', () => {
           remindAfterSeconds: null,
           breakGlass: false,
           requireApproverMfa: false,
+          extension: { required: 1, maxTotalSeconds: 3600 },
+          escalation: [],
+          onCall: null,
         },
         conditions: { requireMfa: false, sourceCidrs: [], timeWindows: [], ticketPattern: null, minJustificationLength: 10 },
         sessionPolicy: null,
@@ -75,6 +78,32 @@ describe('defaults', () => {
 
   it('revocation defaults to block-new, approvals to one', () => {
     expect(buildProfileDefinition(input(), NO_CHAINING)).toMatchObject({ ok: true, definition: { revocation: 'block-new', approval: { required: 1 } } });
+  });
+
+  it.each([
+    { name: 'extensions follow the approvals and the maximum', approval: {}, max: 7200, extension: { required: 1, maxTotalSeconds: 7200 } },
+    { name: 'auto-approved requests, auto-approved extensions', approval: { required: 0 }, max: 3600, extension: { required: 0, maxTotalSeconds: 3600 } },
+    { name: 'one part given, the other filled', approval: { extension: { maxTotalSeconds: 14_400 } }, max: 3600, extension: { required: 1, maxTotalSeconds: 14_400 } },
+  ])('extension defaults: $name', ({ approval, max, extension }) => {
+    const result = buildProfileDefinition(input({ maxDurationSeconds: max, approval: { approverGroups: ['sre'], ...approval } }), NO_CHAINING);
+    expect(result).toMatchObject({ ok: true, definition: { approval: { extension, escalation: [], onCall: null } } });
+  });
+
+  it('escalation groups are canonical like approver groups; on-call schedules lose duplicates', () => {
+    const result = buildProfileDefinition(
+      input({
+        approval: {
+          approverGroups: ['sre'],
+          escalation: [{ afterSeconds: 60, approverGroups: [' leads', 'leads', 'cto '] }],
+          onCall: { provider: 'pagerduty', scheduleIds: ['P1', 'P2', 'P1'] },
+        },
+      }),
+      NO_CHAINING,
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      definition: { approval: { escalation: [{ afterSeconds: 60, approverGroups: ['cto', 'leads'] }], onCall: { provider: 'pagerduty', scheduleIds: ['P1', 'P2'] } } },
+    });
   });
 
   it('canonicalises identities: emails folded, groups trimmed, duplicates removed', () => {
@@ -104,6 +133,11 @@ describe('defaults', () => {
     ['an overnight window', { conditions: { timeWindows: [{ days: ['fri' as const], start: '22:00', end: '06:00', timeZone: 'Europe/Paris' }] } }],
     ['a reminder shorter than the TTL', { approval: { approverGroups: ['sre'], pendingTtlSeconds: 3600, remindAfterSeconds: 3599 } }],
     ['role ARNs in other partitions and with paths', { roleArn: 'arn:aws-us-gov:iam::123456789012:role/ops/Admin' }],
+    ['extensions within 12 h, above the profile maximum', { approval: { approverGroups: ['sre'], extension: { required: 0, maxTotalSeconds: 43_200 } } }],
+    ['extensions shorter than the profile maximum', { approval: { approverGroups: ['sre'], extension: { maxTotalSeconds: 900 } } }],
+    ['extensions needing approvals on an auto-approved profile with approvers', { approval: { required: 0, approverGroups: ['sre'], extension: { required: 1 } } }],
+    ['increasing escalation tiers', { approval: { approverGroups: ['sre'], escalation: [{ afterSeconds: 1, approverGroups: ['leads'] }, { afterSeconds: 900, approverGroups: ['cto'] }] } }],
+    ['an on-call policy', { approval: { approverGroups: ['sre'], onCall: { provider: 'pagerduty' as const, scheduleIds: ['P123ABC'] } } }],
   ])('accepts %s', (_name, given: Partial<ProfileInput>) => {
     expect(buildProfileDefinition(input(given), NO_CHAINING).ok).toBe(true);
   });
@@ -214,6 +248,34 @@ describe('refusals name the field', () => {
 
   it('approvers named only by blank entries', () => {
     expect(refusedFields(input({ approval: { approverGroups: [' '], approverPrincipals: [' '] } }))).toEqual(['/body/approval/approverGroups']);
+  });
+
+  const sre = { approverGroups: ['sre'] };
+  it.each([
+    { name: 'an extension maximum of 899 s', approval: { ...sre, extension: { maxTotalSeconds: 899 } }, field: 'extension/maxTotalSeconds' },
+    { name: 'an extension maximum past 12 h', approval: { ...sre, extension: { maxTotalSeconds: 43_201 } }, field: 'extension/maxTotalSeconds' },
+    { name: 'a fractional extension maximum', approval: { ...sre, extension: { maxTotalSeconds: 1000.5 } }, field: 'extension/maxTotalSeconds' },
+    { name: 'negative extension approvals', approval: { ...sre, extension: { required: -1 } }, field: 'extension/required' },
+    { name: 'extension approvals with no approvers', approval: { required: 0, extension: { required: 1 } }, field: 'extension/required' },
+    { name: 'a tier at 0 s', approval: { ...sre, escalation: [{ afterSeconds: 0, approverGroups: ['leads'] }] }, field: 'escalation/0/afterSeconds' },
+    {
+      name: 'tiers out of order',
+      approval: { ...sre, escalation: [{ afterSeconds: 600, approverGroups: ['leads'] }, { afterSeconds: 300, approverGroups: ['cto'] }] },
+      field: 'escalation/1/afterSeconds',
+    },
+    {
+      name: 'two tiers at one moment',
+      approval: { ...sre, escalation: [{ afterSeconds: 600, approverGroups: ['leads'] }, { afterSeconds: 600, approverGroups: ['cto'] }] },
+      field: 'escalation/1/afterSeconds',
+    },
+    { name: 'a tier after the pending TTL', approval: { ...sre, pendingTtlSeconds: 3600, escalation: [{ afterSeconds: 3600, approverGroups: ['leads'] }] }, field: 'escalation/0/afterSeconds' },
+    { name: 'a tier without groups', approval: { ...sre, escalation: [{ afterSeconds: 60, approverGroups: [] }] }, field: 'escalation/0/approverGroups' },
+    { name: 'a tier of blank groups', approval: { ...sre, escalation: [{ afterSeconds: 60, approverGroups: [' '] }] }, field: 'escalation/0/approverGroups' },
+    { name: 'on call without schedules', approval: { ...sre, onCall: { provider: 'pagerduty' as const, scheduleIds: [] } }, field: 'onCall/scheduleIds' },
+    { name: 'on call with a malformed schedule', approval: { ...sre, onCall: { provider: 'pagerduty' as const, scheduleIds: ['P1', 'p 2'] } }, field: 'onCall/scheduleIds/1' },
+    { name: 'an unknown on-call provider', approval: { ...sre, onCall: { provider: 'opsgenie' as never, scheduleIds: ['P1'] } }, field: 'onCall/provider' },
+  ])('approval: $name', ({ approval, field }) => {
+    expect(refusedFields(input({ approval }))).toEqual([`/body/approval/${field}`]);
   });
 
   it('an externalId of one character', () => {

@@ -30,7 +30,34 @@ export interface ApprovalPolicy {
   requireApproverMfa: boolean;
   approverGroups: string[];
   approverPrincipals: string[];
+  /** How extensions of an active grant are reviewed (SPEC §12). */
+  extension: ExtensionPolicy;
+  /** Tiers of approvers who join a request still pending after `afterSeconds` (SPEC §12). */
+  escalation: EscalationTier[];
+  /** Auto-approval of whoever is on call now in one of the schedules (SPEC §12). */
+  onCall: OnCallPolicy | null;
 }
+
+export interface ExtensionPolicy {
+  /** Approvals an extension needs; 0 approves it at once when it fits `maxTotalSeconds`. */
+  required: number;
+  /** The longest a grant may last, its extensions included. */
+  maxTotalSeconds: number;
+}
+
+export interface EscalationTier {
+  /** Counted from the request's creation. */
+  afterSeconds: number;
+  approverGroups: string[];
+}
+
+export interface OnCallPolicy {
+  provider: 'pagerduty';
+  scheduleIds: string[];
+}
+
+/** What an admin may leave out of `approval`; nested policies may be partial too. */
+export type ApprovalInput = Partial<Omit<ApprovalPolicy, 'extension'>> & { extension?: Partial<ExtensionPolicy> };
 
 /** What an admin sends: everything but name and role has a default. */
 export interface ProfileInput {
@@ -42,7 +69,7 @@ export interface ProfileInput {
   maxDurationSeconds?: number;
   defaultDurationSeconds?: number;
   requesters?: { groups?: readonly string[]; principals?: readonly string[] };
-  approval?: Partial<ApprovalPolicy>;
+  approval?: ApprovalInput;
   conditions?: Partial<Conditions>;
   sessionPolicy?: Record<string, unknown> | null;
   sessionTags?: Record<string, string>;
@@ -64,6 +91,8 @@ const MAX_PROFILE_TAGS = 48;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+/** PagerDuty object ids: upper-case letters and digits (e.g. `PABC123`). */
+const PAGERDUTY_ID = /^[A-Z0-9]{1,32}$/;
 
 /** Fills defaults, canonicalises identities and checks what a schema cannot (SPEC §1, §4.1). */
 export function buildProfileDefinition(
@@ -72,6 +101,7 @@ export function buildProfileDefinition(
 ): { ok: true; definition: ProfileDefinition } | { ok: false; errors: ProfileError[] } {
   const maxDurationSeconds = input.maxDurationSeconds ?? ROLE_CHAINING_MAX_SECONDS;
   const approval = input.approval ?? {};
+  const required = approval.required ?? 1;
   const conditions = input.conditions ?? {};
   const definition: ProfileDefinition = {
     name: input.name,
@@ -86,13 +116,19 @@ export function buildProfileDefinition(
       principals: canonicalPrincipalEntries(input.requesters?.principals ?? []),
     },
     approval: {
-      required: approval.required ?? 1,
+      required,
       approverGroups: canonicalGroups(approval.approverGroups ?? []),
       approverPrincipals: canonicalPrincipalEntries(approval.approverPrincipals ?? []),
       pendingTtlSeconds: approval.pendingTtlSeconds ?? 86_400,
       remindAfterSeconds: approval.remindAfterSeconds ?? null,
       breakGlass: approval.breakGlass ?? false,
       requireApproverMfa: approval.requireApproverMfa ?? false,
+      extension: {
+        required: approval.extension?.required ?? required,
+        maxTotalSeconds: approval.extension?.maxTotalSeconds ?? maxDurationSeconds,
+      },
+      escalation: (approval.escalation ?? []).map((tier) => ({ afterSeconds: tier.afterSeconds, approverGroups: canonicalGroups(tier.approverGroups) })),
+      onCall: approval.onCall == null ? null : { provider: approval.onCall.provider, scheduleIds: [...new Set(approval.onCall.scheduleIds)] },
     },
     conditions: {
       requireMfa: conditions.requireMfa ?? false,
@@ -136,6 +172,7 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
   if (a.remindAfterSeconds !== null && a.remindAfterSeconds >= a.pendingTtlSeconds) {
     fail('approval/remindAfterSeconds', 'must be shorter than pendingTtlSeconds');
   }
+  errors.push(...checkApprovalExtras(a, p.maxDurationSeconds));
   p.conditions.sourceCidrs.forEach((cidr, i) => {
     if (!ipaddr.isValidCIDR(cidr)) fail(`conditions/sourceCidrs/${i}`, 'is not a CIDR range (e.g. 10.0.0.0/8)');
   });
@@ -157,6 +194,60 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
     }
   }
   return errors;
+}
+
+/** The SPEC §12 parts of `approval`: extension, escalation tiers, on-call. */
+function checkApprovalExtras(a: ApprovalPolicy, maxDurationSeconds: number): ProfileError[] {
+  const errors: ProfileError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field: `/body/approval/${field}`, message });
+  if (!Number.isInteger(a.extension.required) || a.extension.required < 0 || a.extension.required > 20) fail('extension/required', 'must be from 0 to 20');
+  // With approvals required of requests too, the missing approvers are already named above.
+  if (a.extension.required > 0 && a.required === 0 && a.approverGroups.length === 0 && a.approverPrincipals.length === 0) {
+    fail('extension/required', 'name approver groups or principals when extensions need approvals');
+  }
+  const max = a.extension.maxTotalSeconds;
+  // A maximum that merely follows a wrong maxDurationSeconds is named there, not twice.
+  if (max !== maxDurationSeconds && (!Number.isInteger(max) || max < MIN_SESSION_SECONDS || max > MAX_SESSION_SECONDS)) {
+    fail('extension/maxTotalSeconds', `must be from ${MIN_SESSION_SECONDS} to ${MAX_SESSION_SECONDS}`);
+  }
+  a.escalation.forEach((tier, i) => {
+    const previous = a.escalation[i - 1];
+    if (!Number.isInteger(tier.afterSeconds) || tier.afterSeconds < 1) fail(`escalation/${i}/afterSeconds`, 'must be at least 1');
+    else if (previous !== undefined && tier.afterSeconds <= previous.afterSeconds) {
+      fail(`escalation/${i}/afterSeconds`, `must be greater than the previous tier's (${previous.afterSeconds})`);
+    } else if (tier.afterSeconds >= a.pendingTtlSeconds) {
+      // A tier that joins after the request expired would never see it.
+      fail(`escalation/${i}/afterSeconds`, 'must be shorter than pendingTtlSeconds');
+    }
+    if (tier.approverGroups.length === 0) fail(`escalation/${i}/approverGroups`, 'name at least one group');
+  });
+  if (a.onCall !== null) {
+    if (a.onCall.provider !== 'pagerduty') fail('onCall/provider', 'must be pagerduty');
+    if (a.onCall.scheduleIds.length === 0) fail('onCall/scheduleIds', 'name at least one schedule');
+    a.onCall.scheduleIds.forEach((id, i) => {
+      if (!PAGERDUTY_ID.test(id)) fail(`onCall/scheduleIds/${i}`, 'is not a PagerDuty schedule id (e.g. P1ABC23)');
+    });
+  }
+  return errors;
+}
+
+/**
+ * Profile versions saved before SPEC §12 have no extension, escalation or on-call fields: they
+ * read as the defaults those versions would have been given (extensions reviewed like the
+ * request, within the profile's maximum; no tiers; no on-call).
+ */
+export function withApprovalDefaults(definition: ProfileDefinition): ProfileDefinition {
+  const a = definition.approval as Partial<ApprovalPolicy> & Omit<ApprovalPolicy, 'extension' | 'escalation' | 'onCall'>;
+  if (a.extension !== undefined && a.escalation !== undefined && a.onCall !== undefined) return definition;
+  return {
+    ...definition,
+    approval: {
+      ...a,
+      extension: a.extension ?? { required: a.required, maxTotalSeconds: definition.maxDurationSeconds },
+      escalation: a.escalation ?? [],
+      onCall: a.onCall ?? null,
+    },
+  };
 }
 
 function checkWindow(w: TimeWindow, at: string): ProfileError[] {

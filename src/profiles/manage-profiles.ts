@@ -19,13 +19,18 @@ import {
   type ProfileVersion,
 } from './repo.js';
 
-type Deps = { db: Db; clock: Clock; config: { roleChaining: boolean } };
+type Deps = { db: Db; clock: Clock; config: { roleChaining: boolean; pagerDuty: { token: string | undefined } } };
 
-function definitionOrProblem(input: ProfileInput, roleChaining: boolean): ProfileDefinition {
-  const built = buildProfileDefinition(input, { roleChaining });
+function definitionOrProblem(input: ProfileInput, config: Deps['config'], given: Partial<ProfileInput>): ProfileDefinition {
+  const built = buildProfileDefinition(input, { roleChaining: config.roleChaining });
   if (!built.ok) {
     const [first] = built.errors;
     throw new Problem('validation', `${first!.field} ${first!.message}`, { errors: built.errors });
+  }
+  // Checked only when onCall is given: an unrelated edit must not fail because the token went away.
+  if (given.approval?.onCall != null && config.pagerDuty.token === undefined) {
+    const error = { field: '/body/approval/onCall', message: 'needs PAGERDUTY_TOKEN set on this deployment' };
+    throw new Problem('validation', `${error.field} ${error.message}`, { errors: [error] });
   }
   return built.definition;
 }
@@ -34,7 +39,7 @@ const nameTaken = () => new Problem('conflict', 'a profile with this name exists
 
 export async function createProfile(deps: Deps, caller: Caller, input: ProfileInput): Promise<ProfileVersion> {
   requireAdmin(caller);
-  const definition = definitionOrProblem(input, deps.config.roleChaining);
+  const definition = definitionOrProblem(input, deps.config, input);
   const now = deps.clock.now();
   const id = newId('prf');
   try {
@@ -66,7 +71,7 @@ export async function updateProfile(deps: Deps, caller: Caller, ref: string, pat
       const current = locked === undefined ? undefined : await findCurrentProfile(tx, locked.id);
       if (locked === undefined || current === undefined) throw new Problem('not-found', 'no such profile');
       const id = locked.id;
-      const definition = definitionOrProblem(merge(current.definition, patch), deps.config.roleChaining);
+      const definition = definitionOrProblem(merge(current.definition, patch), deps.config, patch);
       const version = current.version + 1;
       const now = deps.clock.now();
       await insertProfileVersion(tx, { profileId: id, version, definition, createdBy: caller.id, createdAt: now });
@@ -130,13 +135,19 @@ export async function listProfiles(deps: Pick<Deps, 'db'>, caller: Caller): Prom
   return caller.isAdmin ? all : all.filter((p) => mayRequest(p.definition, caller));
 }
 
-/** Top-level fields replace; the nested groups (approval, conditions, …) merge one level deep. */
+/**
+ * Top-level fields replace; the nested groups (approval, conditions, …) merge one level deep.
+ * An extension policy still at its defaults keeps following them: raising `maxDurationSeconds`
+ * or `approval.required` moves it too, unless the patch sets `approval.extension` itself.
+ */
 function merge(current: ProfileDefinition, patch: Partial<ProfileInput>): ProfileInput {
+  const { extension, ...approval } = current.approval;
+  const extensionIsDefault = extension.required === approval.required && extension.maxTotalSeconds === current.maxDurationSeconds;
   return {
     ...current,
     ...patch,
     requesters: { ...current.requesters, ...patch.requesters },
-    approval: { ...current.approval, ...patch.approval },
+    approval: { ...approval, ...(extensionIsDefault ? {} : { extension }), ...patch.approval },
     conditions: { ...current.conditions, ...patch.conditions },
     notify: { ...current.notify, ...patch.notify },
   };

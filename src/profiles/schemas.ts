@@ -26,6 +26,31 @@ const TimeWindow = Type.Object(
 
 const Durations = Type.Integer({ minimum: 900, maximum: 43200 });
 
+const Extension = Type.Object(
+  {
+    required: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: "Approvals an extension needs (default: the profile's)" })),
+    maxTotalSeconds: Type.Optional({ ...Durations, description: 'The longest a grant may last with its extensions (default: maxDurationSeconds)' }),
+  },
+  { ...Closed, description: 'How extensions of an active grant are reviewed (POST /v1/requests/{id}/extend)' },
+);
+
+const EscalationTier = Type.Object(
+  {
+    afterSeconds: Type.Integer({ minimum: 1, maximum: 30 * 86400, description: "Counted from the request's creation; increasing across tiers" }),
+    approverGroups: Type.Array(Str(254), { minItems: 1, maxItems: 200 }),
+  },
+  Closed,
+);
+const Escalation = Type.Array(EscalationTier, { maxItems: 10, description: 'Approvers who may also review a request still pending after afterSeconds' });
+
+const OnCall = Type.Object(
+  {
+    provider: Type.Literal('pagerduty'),
+    scheduleIds: Type.Array(Type.String({ pattern: '^[A-Z0-9]{1,32}$' }), { minItems: 1, maxItems: 20 }),
+  },
+  { ...Closed, description: 'Approve at creation a request from someone on call now in one of these schedules' },
+);
+
 /** Shared by create (name and roleArn required) and update (everything optional). */
 const editable = {
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'Unique slug' }),
@@ -45,6 +70,9 @@ const editable = {
       remindAfterSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()])),
       breakGlass: Type.Optional(Type.Boolean()),
       requireApproverMfa: Type.Optional(Type.Boolean()),
+      extension: Type.Optional(Extension),
+      escalation: Type.Optional(Escalation),
+      onCall: Type.Optional(Type.Union([OnCall, Type.Null()])),
     },
     Closed,
   ),
@@ -128,6 +156,9 @@ export const Profile = Type.Object(
       remindAfterSeconds: Type.Union([Type.Integer(), Type.Null()]),
       breakGlass: Type.Boolean(),
       requireApproverMfa: Type.Boolean(),
+      extension: Type.Object({ required: Type.Integer(), maxTotalSeconds: Type.Integer() }),
+      escalation: Type.Array(Type.Object({ afterSeconds: Type.Integer(), approverGroups: Type.Array(Type.String()) })),
+      onCall: Type.Union([Type.Object({ provider: Type.Literal('pagerduty'), scheduleIds: Type.Array(Type.String()) }), Type.Null()]),
     }),
     conditions: Type.Object({
       requireMfa: Type.Boolean(),
