@@ -1,0 +1,125 @@
+import { flag, parse, text } from '../args.js';
+import { unwrap, type RequestView } from '../client.js';
+import type { Context } from '../context.js';
+import { parseDuration } from '../duration.js';
+import { usage } from '../errors.js';
+import { requestDetails, requestLine } from '../output.js';
+import { waitUntilActive } from '../wait.js';
+
+const DEFAULT_TIMEOUT = '15m';
+
+/** `brevet request <profile> [--duration] [--reason] [--ticket] [--start] [--scope-actions] [--break-glass] [--wait [--timeout]]`. */
+export async function request(ctx: Context, argv: string[]): Promise<void> {
+  const startedAt = Date.now();
+  const args = parse(
+    argv,
+    {
+      duration: { type: 'string' },
+      reason: { type: 'string' },
+      ticket: { type: 'string' },
+      start: { type: 'string' },
+      'scope-actions': { type: 'string' },
+      'break-glass': { type: 'boolean' },
+      wait: { type: 'boolean' },
+      timeout: { type: 'string' },
+    },
+    { min: 1, max: 1, names: '<profile>' },
+  );
+  const reason = text(args, 'reason');
+  if (reason === undefined) throw usage('--reason is required: say why you need the access (approvers and the audit trail read it)');
+  const duration = text(args, 'duration');
+  const timeout = parseDuration(text(args, 'timeout') ?? DEFAULT_TIMEOUT, '--timeout');
+  const actions = text(args, 'scope-actions')?.split(',').map((action) => action.trim()).filter((action) => action !== '');
+  const start = text(args, 'start');
+  if (start !== undefined && Number.isNaN(Date.parse(start))) throw usage(`--start: "${start}" is not an ISO-8601 time`);
+  const created = await unwrap(
+    ctx.connection().url,
+    ctx.api().POST('/v1/requests', {
+      body: {
+        profile: args.positionals[0]!,
+        justification: reason,
+        ...(duration === undefined ? {} : { durationSeconds: parseDuration(duration, '--duration') }),
+        ...(text(args, 'ticket') === undefined ? {} : { ticket: text(args, 'ticket') }),
+        ...(start === undefined ? {} : { startsAt: new Date(start).toISOString() }),
+        ...(actions === undefined || actions.length === 0 ? {} : { scope: { actions, resources: ['*'] } }),
+        ...(flag(args, 'break-glass') ? { breakGlass: true } : {}),
+      },
+    }),
+  );
+  if (!flag(args, 'wait')) {
+    if (flag(args, 'json')) return ctx.json(created);
+    ctx.out(requestDetails(created));
+    if (created.status === 'active') return ctx.say(nextSteps(created));
+    return ctx.say(`follow it: brevet status ${created.id} (or ask again with --wait)`);
+  }
+  const active = await waitUntilActive(ctx, created, startedAt + timeout * 1000, flag(args, 'json'));
+  if (flag(args, 'json')) return ctx.json(active);
+  ctx.out(requestLine(active));
+  ctx.say(nextSteps(active));
+}
+
+function nextSteps(active: RequestView): string {
+  return `active until ${active.endsAt}. Use it: brevet configure-aws ${active.profileName} (then --profile brevet-${active.profileName}), or brevet credentials ${active.id}`;
+}
+
+export async function status(ctx: Context, argv: string[]): Promise<void> {
+  const args = parse(argv, {}, { min: 1, max: 1, names: '<id>' });
+  const found = await unwrap(ctx.connection().url, ctx.api().GET('/v1/requests/{id}', { params: { path: { id: args.positionals[0]! } } }));
+  if (flag(args, 'json')) return ctx.json(found);
+  ctx.out(requestDetails(found));
+}
+
+export async function list(ctx: Context, argv: string[]): Promise<void> {
+  const args = parse(argv, { mine: { type: 'boolean' }, reviewable: { type: 'boolean' }, status: { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const statusFilter = text(args, 'status') as RequestView['status'] | undefined;
+  const query = {
+    ...(flag(args, 'mine') ? { mine: true } : {}),
+    ...(flag(args, 'reviewable') ? { reviewable: true } : {}),
+    ...(statusFilter === undefined ? {} : { status: statusFilter }),
+    limit: 100,
+  };
+  const page = await unwrap(ctx.connection().url, ctx.api().GET('/v1/requests', { params: { query } }));
+  if (flag(args, 'json')) return ctx.json(page);
+  if (page.items.length === 0) return ctx.say('no requests');
+  for (const item of page.items) ctx.out(requestLine(item));
+  if (page.nextCursor !== null) ctx.say('(the newest 100; narrow with --status, --mine or --reviewable)');
+}
+
+function reviewCommand(decision: 'approve' | 'deny') {
+  return async (ctx: Context, argv: string[]): Promise<void> => {
+    const args = parse(argv, { comment: { type: 'string' } }, { min: 1, max: 1, names: '<id>' });
+    const comment = text(args, 'comment');
+    const reviewed = await unwrap(
+      ctx.connection().url,
+      ctx.api().POST('/v1/requests/{id}/reviews', {
+        params: { path: { id: args.positionals[0]! } },
+        body: comment === undefined ? { decision } : { decision, comment },
+      }),
+    );
+    if (flag(args, 'json')) return ctx.json(reviewed);
+    ctx.out(requestLine(reviewed));
+  };
+}
+
+export const approve = reviewCommand('approve');
+export const deny = reviewCommand('deny');
+
+export async function cancel(ctx: Context, argv: string[]): Promise<void> {
+  const args = parse(argv, {}, { min: 1, max: 1, names: '<id>' });
+  const cancelled = await unwrap(ctx.connection().url, ctx.api().POST('/v1/requests/{id}/cancel', { params: { path: { id: args.positionals[0]! } }, body: {} }));
+  if (flag(args, 'json')) return ctx.json(cancelled);
+  ctx.out(requestLine(cancelled));
+}
+
+export async function revoke(ctx: Context, argv: string[]): Promise<void> {
+  const args = parse(argv, { reason: { type: 'string' } }, { min: 1, max: 1, names: '<id>' });
+  const revoked = await unwrap(
+    ctx.connection().url,
+    ctx.api().POST('/v1/requests/{id}/revoke', {
+      params: { path: { id: args.positionals[0]! } },
+      body: { reason: text(args, 'reason') ?? 'revoked with brevet revoke' },
+    }),
+  );
+  if (flag(args, 'json')) return ctx.json(revoked);
+  ctx.out(requestLine(revoked));
+}
