@@ -3,7 +3,7 @@
 import { readFileSync, statSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, createProfile, startHarness, type Harness } from '../credentials/helpers.js';
 import { cliHome, runCli, type CliHome } from './helpers.js';
 
@@ -32,6 +32,9 @@ afterAll(async () => {
 const as = (key: string, extra: Record<string, string> = {}) => ({ ...home.env, BREVET_URL: url, BREVET_TOKEN: key, ...extra });
 const brevet = (key: string, ...args: string[]) => runCli(args, as(key));
 const mode = (file: string) => statSync(file).mode & 0o777;
+
+// Each test starts the CLI as a child process several times; a loaded machine makes that slow.
+vi.setConfig({ testTimeout: 60_000 });
 
 describe('login and whoami', () => {
   it('refuses a wrong token with exit 5 and saves nothing', async () => {
