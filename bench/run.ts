@@ -7,6 +7,7 @@ import { activationLateness, type Lateness } from './suites/lateness.js';
 import { auditAtScale } from './suites/audit-scale.js';
 import { baseline, createRequests, type Throughput } from './suites/throughput.js';
 import { loadAverage, machine, MiB, ms } from './lib/measure.js';
+import { build } from './lib/processes.js';
 import { ADMIN_URL, versions } from './lib/services.js';
 
 const SUITES = ['create', 'latency', 'lateness', 'audit'] as const;
@@ -16,6 +17,7 @@ for (const name of chosen) if (!SUITES.includes(name as Suite)) throw new Error(
 const runs = (suite: Suite) => chosen.length === 0 || chosen.includes(suite);
 
 console.log(`machine: ${machine()}; ${await versions(ADMIN_URL)}`);
+await build();
 console.log(`load average at start: ${loadAverage()}`);
 
 const results: { bare?: Throughput; create?: Throughput & { rssPeak: number }; latency?: DecisionLatency; lateness?: Lateness } = {};

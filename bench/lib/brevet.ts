@@ -4,11 +4,11 @@ import { freePort, startProcess, type BenchProcess } from './processes.js';
 
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/BenchAdmin';
 
-/** A Brevet API process as production runs it (PostgreSQL, Redis), limits off so load is not refused. */
+/** A Brevet API process as production runs it (compiled, PostgreSQL, Redis), limits off so load is not refused. */
 export async function startBrevet(databaseUrl: string, env: Record<string, string> = {}): Promise<{ api: BenchProcess; adminKey: string }> {
   const adminKey = `brv_bench_${randomBytes(24).toString('hex')}`;
   const api = await startProcess(
-    'src/server.ts',
+    'dist/server.js',
     {
       DATABASE_URL: databaseUrl,
       REDIS_URL: BENCH_REDIS_URL,
@@ -23,7 +23,7 @@ export async function startBrevet(databaseUrl: string, env: Record<string, strin
 }
 
 export function startWorker(databaseUrl: string, env: Record<string, string> = {}): Promise<BenchProcess> {
-  return startProcess('src/worker.ts', { DATABASE_URL: databaseUrl, REDIS_URL: BENCH_REDIS_URL, BREVET_MIGRATE_ON_START: 'false', ...env });
+  return startProcess('dist/worker.js', { DATABASE_URL: databaseUrl, REDIS_URL: BENCH_REDIS_URL, BREVET_MIGRATE_ON_START: 'false', ...env });
 }
 
 /** A small client of the public API for setting up and driving a benchmark. */

@@ -22,11 +22,13 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `entry` (a TypeScript file of this repository) as a child process of the benchmark, the
- * way production runs it, and, when `port` is given, waits until GET /healthz answers.
+ * Starts `entry` as a child process of the benchmark and, when `port` is given, waits until
+ * GET /healthz answers. A `.js` entry (Brevet's compiled dist/, as production runs it) runs on plain
+ * node; a `.ts` one (the baseline) through tsx.
  */
 export async function startProcess(entry: string, env: Record<string, string>, port?: number): Promise<BenchProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, ...(port === undefined ? {} : { PORT: String(port) }) },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -57,4 +59,12 @@ export async function startProcess(entry: string, env: Record<string, string>, p
       clearTimeout(timer);
     },
   };
+}
+
+/** Compiles Brevet as `npm run build` does, so the benchmark measures what production runs. */
+export function build(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+    tsc.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (${code})`))));
+  });
 }
