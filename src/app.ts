@@ -61,7 +61,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installSecurityHeaders(app);
-  installMetrics(app);
+  installMetrics(app, deps);
   // Before any route: the limits run ahead of authentication (src/http/rate-limits.ts).
   await installRateLimits(app, {
     perMinute: deps.config.rateLimitPerMinute,

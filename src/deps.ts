@@ -20,6 +20,9 @@ import { createRequestStatusChanges, REQUEST_STATUS_CHANNEL, type RequestStatusC
 import type { SlackDelivery, WebhookConfig } from './webhooks/deliveries.js';
 import { deliverToSlack } from './slack/notify-slack.js';
 import { createSlackGateway, type SlackGateway } from './adapters/slack.js';
+import { createMetrics, type Metrics } from './metrics/catalog.js';
+import { observeRequestEffects, timeStsCalls } from './metrics/observe.js';
+import { createMetricsSnapshots, type MetricsSnapshots } from './metrics/worker-snapshots.js';
 
 /** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
 export interface Deps {
@@ -47,6 +50,10 @@ export interface Deps {
   slackDelivery: SlackDelivery | undefined;
   /** Where the rate-limit counters live: Redis shared by every API process, or (absent) this process's memory. */
   rateLimitStore: { redis: Redis; namespace: string } | undefined;
+  /** The brevet_* metrics this process observes (src/metrics/catalog.ts). */
+  metrics: Metrics;
+  /** Worker metrics shared through Redis, so the API's /metrics shows them; absent without Redis. */
+  metricsSnapshots: MetricsSnapshots | undefined;
   /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -87,6 +94,9 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const slack = config.slack.botToken === undefined ? undefined : createSlackGateway(config.slack.botToken, config.slack.apiUrl);
   const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
   const requestStatusChanges = createRequestStatusChanges(database.listener(REQUEST_STATUS_CHANNEL));
+  const metrics = createMetrics();
+  const redisPrefix = overrides.queuePrefix ?? 'brevet';
+  const metricsSnapshots = config.redisUrl === undefined ? undefined : createMetricsSnapshots(config.redisUrl, redisPrefix);
   return {
     config,
     logger,
@@ -96,9 +106,12 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     authenticator,
     authDenials,
     scheduler: queue,
-    effects: createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }),
+    effects: observeRequestEffects(createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }), {
+      db: database.db,
+      metrics,
+    }),
     requestStatusChanges,
-    sts: createStsIssuer(overrides.aws),
+    sts: timeStsCalls(createStsIssuer(overrides.aws), metrics),
     rolePolicies: createIamPolicyStore(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),
@@ -108,13 +121,16 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
       slack === undefined
         ? undefined
         : (target, payload) => deliverToSlack({ db: database.db, clock, slack, publicUrl: config.publicUrl }, target, payload),
-    rateLimitStore: rateLimitRedis === undefined ? undefined : { redis: rateLimitRedis, namespace: `${overrides.queuePrefix ?? 'brevet'}:rate-limit:` },
+    rateLimitStore: rateLimitRedis === undefined ? undefined : { redis: rateLimitRedis, namespace: `${redisPrefix}:rate-limit:` },
+    metrics,
+    metricsSnapshots,
     readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
       await authDenials.close().catch((error: unknown) => logger.warn({ err: error }, 'could not write the last auth.denied summaries'));
       await queue?.close();
       await requestStatusChanges.close();
       rateLimitRedis?.disconnect();
+      metricsSnapshots?.close();
       await database.close();
     },
   };

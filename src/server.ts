@@ -4,6 +4,7 @@ import { buildDeps } from './deps.js';
 import { startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createLogger } from './logging.js';
+import { countCatchups } from './metrics/observe.js';
 import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
 
 /** Without Redis the timed work runs from this loop inside the API process (SPEC §5). */
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
 
   const reconciler =
     deps.scheduler === undefined
-      ? startReconcilerLoop({ ...deps, logger: logger.child({ component: 'reconciler' }) }, IN_PROCESS_RECONCILE_MS)
+      ? startReconcilerLoop({ ...deps, logger: logger.child({ component: 'reconciler' }) }, IN_PROCESS_RECONCILE_MS, (report) =>
+          countCatchups(deps.metrics, report),
+        )
       : undefined;
   if (reconciler !== undefined) logger.info('no REDIS_URL: timed work runs from the in-process reconciler');
 

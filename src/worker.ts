@@ -4,6 +4,7 @@ import { createJobWorker } from './jobs/worker-runner.js';
 import { rescheduleOpenRequests, startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createLogger } from './logging.js';
+import { countCatchups } from './metrics/observe.js';
 
 /**
  * How often each worker sweeps the database for due work. A process timer, not a queue job:
@@ -37,8 +38,12 @@ async function main(): Promise<void> {
   const scheduler = deps.scheduler!;
 
   const rescheduled = await rescheduleOpenRequests(deps, scheduler);
-  const worker = createJobWorker({ ...deps, scheduler }, { redisUrl: config.redisUrl }, logger);
-  const sweeps = startReconcilerLoop({ ...deps, scheduler, logger: logger.child({ component: 'reconciler' }) }, RECONCILE_EVERY_MS);
+  const worker = createJobWorker({ ...deps, scheduler }, { redisUrl: config.redisUrl, metrics: deps.metrics }, logger);
+  const sweeps = startReconcilerLoop({ ...deps, scheduler, logger: logger.child({ component: 'reconciler' }) }, RECONCILE_EVERY_MS, (report) =>
+    countCatchups(deps.metrics, report),
+  );
+  // The API's /metrics shows what this worker observed (src/metrics/worker-snapshots.ts).
+  const publishing = deps.metricsSnapshots?.publishEvery(deps.metrics.registry);
   logger.info({ rescheduled }, 'worker started');
 
   exitOnSignals(logger, async () => {
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
       logger.warn('jobs still running after the grace period: abandoning them to another worker');
       void worker.close(true);
     });
+    await publishing?.stop();
     await deps.close();
   });
 }

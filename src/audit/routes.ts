@@ -84,7 +84,7 @@ async function* continueWith<T>(first: IteratorResult<T>, rest: AsyncGenerator<T
   yield* rest;
 }
 
-export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsync {
+export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.get(
@@ -149,7 +149,11 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock'>): FastifyPluginAsyn
           response: { 200: VerifyResult, ...errorResponses() },
         },
       },
-      async (request) => verifyChain(deps, request.caller, { from: toDate(request.query.from, 'from'), to: toDate(request.query.to, 'to') }),
+      async (request) => {
+        const result = await verifyChain(deps, request.caller, { from: toDate(request.query.from, 'from'), to: toDate(request.query.to, 'to') });
+        deps.metrics.chainVerifications.inc({ outcome: result.ok ? 'ok' : 'broken' });
+        return result;
+      },
     );
   };
 }

@@ -8,6 +8,7 @@ import type { Caller } from '../domain/caller.js';
 import { MIN_SESSION_SECONDS } from '../domain/profile.js';
 import { consoleSessionSeconds, expirationVerdict, STS_CALL_DEADLINE_SECONDS, type ExpirationVerdict } from '../domain/session-duration.js';
 import { Problem } from '../http/problems.js';
+import type { Metrics } from '../metrics/catalog.js';
 import { actorOf } from '../requests/access.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 import { planIssuance, type Plan } from './plan-issuance.js';
@@ -21,6 +22,7 @@ export interface IssueDeps {
   consoleSignIn: ConsoleSignIn;
   /** Brevet runs on role credentials (BREVET_ROLE_CHAINING): getSigninToken then takes no SessionDuration. */
   roleChaining: boolean;
+  metrics: Pick<Metrics, 'issuances'>;
 }
 
 /** STS credentials for an active request, by its requester (SPEC §3 rules 3–5, §4.1, §4.2). */
@@ -89,6 +91,7 @@ async function issueSession<T>(
     credentials = await deps.sts.assumeRole(plan.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000));
   } catch (error) {
     await recordFailure(deps, caller, plan, error instanceof StsFailure ? `${error.kind}: ${error.message}` : 'unexpected error');
+    deps.metrics.issuances.inc({ outcome: 'failed', error_code: error instanceof StsFailure ? error.kind : 'unexpected' });
     throw error instanceof StsFailure ? stsProblem(error) : error;
   }
 
@@ -100,11 +103,13 @@ async function issueSession<T>(
     } catch (error) {
       // Whatever went wrong, the credentials were handed to no one: never leave the issuance pending.
       await recordFailure(deps, caller, plan, error instanceof HandOutFailed ? error.reason : 'unexpected error while handing out', credentials);
+      deps.metrics.issuances.inc({ outcome: 'failed', error_code: 'hand-out' });
       throw error instanceof HandOutFailed ? error.problem : error;
     }
   }
 
   const withheld = await recordIssued(deps, caller, plan, credentials, verdict);
+  deps.metrics.issuances.inc(withheld === null ? { outcome: 'issued', error_code: '' } : { outcome: 'withheld', error_code: withheld.type });
   // Thrown after the commit: throwing inside the transaction would roll back the record of
   // credentials that exist in AWS (issuance left `pending`, no audit event of them).
   if (withheld !== null) throw withheld;

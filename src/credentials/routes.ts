@@ -54,7 +54,7 @@ function envLines(c: SessionCredentials): string {
   ].join('\n');
 }
 
-export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'consoleSignIn' | 'config'>): FastifyPluginAsync {
+export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'consoleSignIn' | 'config' | 'metrics'>): FastifyPluginAsync {
   const issueDeps: IssueDeps = { ...deps, roleChaining: deps.config.roleChaining };
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();

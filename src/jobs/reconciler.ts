@@ -105,13 +105,17 @@ export async function rescheduleOpenRequests(deps: Pick<ReconcileDeps, 'db'>, sc
   return count;
 }
 
-/** Dev mode: the sweep runs every `intervalMs` inside the API process, never overlapping itself. */
-export function startReconcilerLoop(deps: ReconcileDeps, intervalMs: number): { stop(): Promise<void> } {
+/**
+ * The sweep every `intervalMs` (in each worker; in dev mode inside the API process), never
+ * overlapping itself. `onReport` hears what each sweep did (metrics).
+ */
+export function startReconcilerLoop(deps: ReconcileDeps, intervalMs: number, onReport?: (report: ReconcileReport) => void): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   let stopped = false;
   const tick = () => {
     running = reconcile(deps)
+      .then((report) => onReport?.(report))
       .catch((error: unknown) => deps.logger.error({ err: error }, 'reconciler sweep failed'))
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, intervalMs);

@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { JobName, JobPayload } from './catalog.js';
 import { runJob } from './handlers.js';
 import { QUEUE_NAME, redisConnection } from './queue.js';
+import type { Metrics } from '../metrics/catalog.js';
 import type { ReconcileDeps } from './reconciler.js';
 
 export interface WorkerOptions {
   redisUrl: string;
   prefix?: string;
   concurrency?: number;
+  /** Where job lateness is observed (the worker's and the API's catalog of brevet_* metrics). */
+  metrics?: Pick<Metrics, 'jobLatenessSeconds'>;
   /** Lock and stall-check timings (tests shorten them to see a crashed worker's job retried). */
   timings?: Pick<BullWorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'>;
 }
@@ -33,6 +36,8 @@ export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, log
         await job.moveToDelayed(Date.now() + waitMs, token);
         throw new DelayedError();
       }
+      // Due → committed: BullMQ's due time is the enqueue time plus the delay (STACK.md pitfall 2).
+      options.metrics?.jobLatenessSeconds.observe({ job: name }, Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000);
       log.debug('job done');
     },
     { ...options.timings, connection, prefix: options.prefix ?? 'brevet', concurrency: options.concurrency ?? 5 },

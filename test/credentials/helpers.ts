@@ -35,6 +35,8 @@ export interface HarnessOptions {
   clock?: TestClock;
   /** Listen on loopback: supertest would otherwise start a server per call, which breaks Promise.all. */
   listen?: boolean;
+  /** The Redis key prefix of the app's queue, when env has REDIS_URL. */
+  queuePrefix?: string;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -48,7 +50,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   process.env['AWS_REGION'] = 'eu-west-1';
   const t = await startTestApp({
     env: { BREVET_FEDERATION_URL: federation.url, ...options.env },
-    overrides: { aws: options.aws ?? { maxAttempts: 1, timeoutMs: 1000 }, ...(options.clock ? { clock: options.clock } : {}) },
+    overrides: {
+      aws: options.aws ?? { maxAttempts: 1, timeoutMs: 1000 },
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.queuePrefix ? { queuePrefix: options.queuePrefix } : {}),
+    },
   });
   aws.now = () => t.clock.now();
   let baseUrl: string | undefined;
