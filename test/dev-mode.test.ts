@@ -23,6 +23,9 @@ async function start(env: Record<string, string>): Promise<{ server: ServerProce
     async () => {
       const exit = server.exitCode();
       if (exit !== undefined) throw new Error(`the server exited (${exit}):\n${server.stdout()}\n${server.stderr()}`);
+      // Until this server says it listens, whatever answers on the port is another process's
+      // (the port was free when chosen, but other test processes on the machine may take it).
+      if (!server.stdout().includes(`:${port}"`)) return undefined;
       const healthy = await fetch(`${url}/healthz`).then((r) => r.status === 200, () => false);
       return healthy ? true : undefined;
     },
