@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigserial,
   boolean,
   check,
@@ -92,10 +93,16 @@ export const profileVersions = pgTable(
 
 export const requestStatuses = ['pending', 'approved', 'active', 'denied', 'cancelled', 'expired', 'ended', 'revoked'] as const;
 
+export const requestKinds = ['access', 'extension'] as const;
+
 export const requests = pgTable(
   'requests',
   {
     id: text('id').primaryKey(),
+    /** `extension`: a record asking to move its parent's window end (SPEC §12); never a grant itself. */
+    kind: text('kind', { enum: requestKinds }).notNull().default('access'),
+    /** The active request an extension extends. */
+    parentId: text('parent_id').references((): AnyPgColumn => requests.id),
     profileId: text('profile_id').notNull(),
     profileVersion: integer('profile_version').notNull(),
     requesterId: text('requester_id')
@@ -140,6 +147,9 @@ export const requests = pgTable(
     index('requests_requester_idx').on(t.requesterId, t.createdAt, t.id),
     index('requests_status_idx').on(t.status, t.createdAt, t.id),
     index('requests_created_idx').on(t.createdAt, t.id),
+    index('requests_parent_idx').on(t.parentId),
+    check('requests_kind_check', sql`${t.kind} in ('access', 'extension')`),
+    check('requests_parent_check', sql`(${t.kind} = 'extension') = (${t.parentId} is not null)`),
   ],
 );
 

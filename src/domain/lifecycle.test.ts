@@ -18,7 +18,7 @@ import {
 } from './lifecycle.js';
 
 type CommandKind = LifecycleCommand['kind'];
-const COMMANDS = ['approve', 'deny', 'cancel', 'revoke', 'activate', 'end', 'expire'] as const satisfies readonly CommandKind[];
+const COMMANDS = ['approve', 'deny', 'cancel', 'revoke', 'activate', 'end', 'expire', 'parent-ended'] as const satisfies readonly CommandKind[];
 
 const REQUESTER = 'prn_requester';
 const FIRST_APPROVER = 'prn_first';
@@ -35,6 +35,7 @@ function command(kind: CommandKind, reviewerId = REVIEWER): LifecycleCommand {
 
 function facts(overrides: Partial<RequestFacts> = {}): RequestFacts {
   return {
+    kind: 'access',
     status: 'pending',
     requesterId: REQUESTER,
     approvalsRequired: 1,
@@ -49,7 +50,11 @@ function facts(overrides: Partial<RequestFacts> = {}): RequestFacts {
 }
 
 /** What a request in each state looks like: its window and reviews as the lifecycle left them. */
-function factsIn(status: RequestStatus, breakGlass = false): RequestFacts {
+function factsIn(status: RequestStatus, breakGlass = false, kind: RequestFacts['kind'] = 'access'): RequestFacts {
+  return { ...factsOfStatus(status, breakGlass), kind };
+}
+
+function factsOfStatus(status: RequestStatus, breakGlass: boolean): RequestFacts {
   const window = { startsAt: WINDOW_START, endsAt: WINDOW_END };
   const approvedBy = [{ reviewerId: FIRST_APPROVER, decision: 'approve' as const }];
   switch (status) {
@@ -79,6 +84,8 @@ const DUE: Record<CommandKind, Date> = {
   activate: WINDOW_START,
   end: WINDOW_END,
   expire: PENDING_EXPIRES,
+  // Whenever the parent ends: before the extension's own TTL.
+  'parent-ended': at('2026-01-05T09:00:00Z'),
 };
 
 type Outcome = { to: RequestStatus; events: LifecycleEvent[] } | { refused: Refusal };
@@ -95,6 +102,7 @@ const NOTHING_LEAVES: Record<CommandKind, Outcome> = {
   activate: invalid,
   end: invalid,
   expire: invalid,
+  'parent-ended': invalid,
 };
 
 /** The state machine of an ordinary request (approvalsRequired = 1, immediate), every pair. */
@@ -107,6 +115,7 @@ const MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> = {
     activate: invalid,
     end: invalid,
     expire: to('expired', 'request.expired'),
+    'parent-ended': invalid,
   },
   approved: {
     approve: invalid,
@@ -117,6 +126,7 @@ const MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> = {
     // The end of a window whose activation was lost still ends it.
     end: to('ended', 'request.ended'),
     expire: invalid,
+    'parent-ended': invalid,
   },
   active: {
     approve: invalid,
@@ -126,6 +136,7 @@ const MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> = {
     activate: invalid,
     end: to('ended', 'request.ended'),
     expire: invalid,
+    'parent-ended': invalid,
   },
   denied: NOTHING_LEAVES,
   cancelled: NOTHING_LEAVES,
@@ -150,6 +161,20 @@ const BREAK_GLASS_MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> =
   },
 };
 
+/**
+ * An extension (SPEC §12) is a record: approved, it ends at once (its parent's end moves instead);
+ * still pending when its parent ends, it expires. It is never approved or active itself, so those
+ * rows are the ordinary ones, unreachable.
+ */
+const EXTENSION_MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> = {
+  ...MACHINE,
+  pending: {
+    ...MACHINE.pending,
+    approve: to('ended', 'review.approved', 'request.approved', 'request.ended'),
+    'parent-ended': to('expired', 'request.expired'),
+  },
+};
+
 const pairsOf = (machine: Record<RequestStatus, Record<CommandKind, Outcome>>) =>
   Object.entries(machine).flatMap(([status, row]) =>
     Object.entries(row).map(([kind, expected]) => ({ status: status as RequestStatus, kind: kind as CommandKind, expected })),
@@ -159,12 +184,13 @@ describe('the state machine table', () => {
   it.each([
     ['ordinary', MACHINE],
     ['break-glass', BREAK_GLASS_MACHINE],
-  ])('the %s table covers all 8 states × 7 commands', (_name, machine) => {
+    ['extension', EXTENSION_MACHINE],
+  ])('the %s table covers all 8 states × 8 commands', (_name, machine) => {
     expect(Object.keys(machine).sort()).toEqual([...REQUEST_STATUSES].sort());
     for (const row of Object.values(machine)) expect(Object.keys(row).sort()).toEqual([...COMMANDS].sort());
-    expect(pairsOf(machine)).toHaveLength(56);
+    expect(pairsOf(machine)).toHaveLength(64);
     expect(REQUEST_STATUSES).toHaveLength(8);
-    expect(COMMANDS).toHaveLength(7);
+    expect(COMMANDS).toHaveLength(8);
   });
 
   it.each(pairsOf(MACHINE))('ordinary request: $status + $kind', ({ status, kind, expected }) => {
@@ -173,6 +199,10 @@ describe('the state machine table', () => {
 
   it.each(pairsOf(BREAK_GLASS_MACHINE))('break-glass request: $status + $kind', ({ status, kind, expected }) => {
     expect(outcome(decide(factsIn(status, true), command(kind), DUE[kind]))).toEqual(expected);
+  });
+
+  it.each(pairsOf(EXTENSION_MACHINE))('extension: $status + $kind', ({ status, kind, expected }) => {
+    expect(outcome(decide(factsIn(status, false, 'extension'), command(kind), DUE[kind]))).toEqual(expected);
   });
 });
 
@@ -368,6 +398,11 @@ describe('decideOnCreation', () => {
       name: 'required 0, scheduled: approved until its start',
       f: facts({ approvalsRequired: 0, startsAt: later }),
       expected: { ok: true, status: 'approved', events: ['request.approved'], window: { startsAt: later, endsAt: at('2026-01-05T13:00:00Z') }, recordsReview: false, postHoc: false },
+    },
+    {
+      name: 'an extension with required 0: approved and ended at once, no window of its own',
+      f: facts({ kind: 'extension', approvalsRequired: 0 }),
+      expected: { ok: true, status: 'ended', events: ['request.approved', 'request.ended'], recordsReview: false, postHoc: false },
     },
     {
       name: 'required 1: pending, no events, no window',

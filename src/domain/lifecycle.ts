@@ -15,7 +15,9 @@ export type LifecycleCommand =
   | { kind: 'revoke' }
   | { kind: 'activate' }
   | { kind: 'end' }
-  | { kind: 'expire' };
+  | { kind: 'expire' }
+  /** The grant an extension extends has ended (any way): a pending extension can no longer apply. */
+  | { kind: 'parent-ended' };
 
 export type LifecycleEvent =
   | 'review.approved'
@@ -30,6 +32,8 @@ export type LifecycleEvent =
 
 /** What the lifecycle needs to know about a request; no database types. */
 export interface RequestFacts {
+  /** `extension`: a record asking to move its parent's end (SPEC §12), never a grant itself. */
+  kind: 'access' | 'extension';
   status: RequestStatus;
   requesterId: string;
   approvalsRequired: number;
@@ -84,8 +88,12 @@ export function windowOnApproval(facts: Pick<RequestFacts, 'startsAt' | 'duratio
   return { startsAt, endsAt: new Date(startsAt.getTime() + facts.durationSeconds * 1000) };
 }
 
-/** After approval completes: active when the window has begun, else approved until its start. */
+/**
+ * After approval completes: active when the window has begun, else approved until its start. An
+ * extension is approved and ended at once: it is a record, and the caller moves its parent's end.
+ */
 function approvedState(facts: RequestFacts, now: Date, events: LifecycleEvent[]): Decision {
+  if (facts.kind === 'extension') return moveTo('ended', [...events, 'request.approved', 'request.ended'], { recordsReview: events.length > 0 });
   const window = windowOnApproval(facts, now);
   if (window.startsAt.getTime() <= now.getTime()) {
     return moveTo('active', [...events, 'request.approved', 'request.activated'], { window, recordsReview: events.length > 0 });
@@ -153,6 +161,8 @@ export function decide(facts: RequestFacts, command: LifecycleCommand, now: Date
       if (facts.status !== 'pending') return refuse('invalid-transition');
       if (facts.pendingExpiresAt.getTime() > now.getTime()) return refuse('not-due');
       return moveTo('expired', ['request.expired']);
+    case 'parent-ended':
+      return facts.kind === 'extension' && facts.status === 'pending' ? moveTo('expired', ['request.expired']) : refuse('invalid-transition');
     default: {
       const exhaustive: never = command;
       return exhaustive;

@@ -139,6 +139,7 @@ export function caseRequest(c: AccessCase): { parties: RequestParties; facts: Re
     createdAt,
     parties: { requesterId: c.request.requesterId, createdAt, approval: definition.approval },
     facts: {
+      kind: 'access',
       status,
       requesterId: c.request.requesterId,
       approvalsRequired: definition.approval.required,

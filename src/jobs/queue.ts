@@ -9,6 +9,12 @@ export const QUEUE_NAME = 'brevet';
 /** Where jobs go: BullMQ in production, nothing in dev mode (the reconciler polls instead). */
 export interface JobScheduler {
   schedule(job: ScheduledJob): Promise<void>;
+  /**
+   * Schedules `job` at its (new) time even when a job of that id already waits for an older one:
+   * a moved window end (SPEC §12 extensions) moves its `end` job, instead of leaving it to fire
+   * early and find nothing to do.
+   */
+  reschedule(job: ScheduledJob): Promise<void>;
 }
 
 export interface JobQueue extends JobScheduler {
@@ -61,9 +67,18 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
     });
   };
 
+  const move = async (job: ScheduledJob) => {
+    const previous = await queue.getJob(jobId(job));
+    // A job already running (locked) cannot be removed; it re-reads the database and, finding the
+    // end not yet due, runs again at the moment the database says (the handlers' "later").
+    if (previous !== undefined && (await previous.isDelayed())) await previous.remove().catch(() => undefined);
+    await add(job);
+  };
+
   return {
     queue,
     schedule: (job) => withTimeout(add(job), SCHEDULE_TIMEOUT_MS, 'scheduling a job'),
+    reschedule: (job) => withTimeout(move(job), SCHEDULE_TIMEOUT_MS, 'rescheduling a job'),
     ping: () => withTimeout(connection.ping().then(() => undefined), SCHEDULE_TIMEOUT_MS, 'Redis ping'),
     async close() {
       await queue.close();

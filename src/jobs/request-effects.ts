@@ -10,7 +10,10 @@ import type { ScheduledJob } from './catalog.js';
 import type { JobScheduler } from './queue.js';
 
 /** Events the requester hears about in a Slack direct message (SPEC §8). */
-const REQUESTER_EVENTS = new Set(['request.approved', 'request.denied', 'request.activated', 'request.expired', 'request.revoked', 'request.ending-soon']);
+const REQUESTER_EVENTS = new Set(['request.approved', 'request.denied', 'request.activated', 'request.expired', 'request.revoked', 'request.ending-soon', 'request.extended']);
+
+/** Jobs whose moment an extension moves: they are moved, not merely scheduled (see JobScheduler.reschedule). */
+const MOVED_BY_EXTENSION = new Set(['end', 'ending-soon']);
 
 /** The timed work a request in its current state is waiting for. */
 export function dueJobsOf(request: RequestRow): ScheduledJob[] {
@@ -77,7 +80,11 @@ export function createRequestEffects(deps: {
           deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:messages'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
         }
         jobs.push(...deliveryIds.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now })));
-        for (const job of jobs) await deps.scheduler?.schedule(job);
+        const extended = change.events.includes('request.extended');
+        for (const job of jobs) {
+          if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler?.reschedule(job);
+          else await deps.scheduler?.schedule(job);
+        }
       } catch (error) {
         deps.logger.warn({ err: error, requestId: change.requestId }, 'scheduling after commit failed; the reconciler will catch up');
       }

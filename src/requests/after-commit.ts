@@ -3,7 +3,7 @@ import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { applyDenyPolicyNow } from '../credentials/deny-policy-revocation.js';
 import type { Db } from '../db/client.js';
 import type { LifecycleEvent } from '../domain/lifecycle.js';
-import type { RequestEffects } from './effects.js';
+import type { RequestChange, RequestEffects } from './effects.js';
 import { getRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
 
@@ -14,7 +14,7 @@ import type { RequestApiView } from './view.js';
  */
 export async function afterTransition(
   deps: { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore },
-  committed: { view: RequestApiView; events: LifecycleEvent[] },
+  committed: { view: RequestApiView; events: LifecycleEvent[]; followUps?: readonly RequestChange[] },
 ): Promise<RequestApiView> {
   const requestId = committed.view.id;
   let view = committed.view;
@@ -23,5 +23,6 @@ export async function afterTransition(
     view = await getRequestView(deps, requestId);
   }
   await deps.effects.afterCommit({ requestId, events: committed.events });
+  for (const change of committed.followUps ?? []) await deps.effects.afterCommit(change);
   return view;
 }

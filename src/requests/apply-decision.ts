@@ -1,13 +1,15 @@
 import type { Clock } from '../adapters/clock.js';
-import { appendAudit, type AuditActor } from '../audit/writer.js';
+import { appendAudit, systemActor, type AuditActor } from '../audit/writer.js';
 import type { Tx } from '../db/client.js';
-import type { Decision, LifecycleEvent, RequestFacts, RequestStatus } from '../domain/lifecycle.js';
+import { decide, isTerminal, type Decision, type LifecycleEvent, type RequestFacts, type RequestStatus } from '../domain/lifecycle.js';
 import { newId } from '../domain/ids.js';
 import { latestCredentialExpiry } from '../credentials/repo.js';
-import { insertReview, updateRequest, type RequestRow, type ReviewRow } from './repo.js';
+import type { RequestChange } from './effects.js';
+import { insertReview, lockPendingExtensions, updateRequest, type RequestRow, type ReviewRow } from './repo.js';
 
 export function factsOf(request: RequestRow, reviews: readonly ReviewRow[]): RequestFacts {
   return {
+    kind: request.kind,
     status: request.status as RequestStatus,
     requesterId: request.requesterId,
     approvalsRequired: request.approvalsRequired,
@@ -29,9 +31,17 @@ export interface TransitionContext {
   revocation?: 'block-new' | 'deny-policy';
 }
 
+/** An applied decision: the request as it now is, and the other requests it changed (for their effects). */
+export interface Applied {
+  request: RequestRow;
+  /** Pending extensions expired because their parent ended (SPEC §12). */
+  followUps: RequestChange[];
+}
+
 /**
  * Persists an accepted lifecycle decision inside the caller's transaction: the new state,
  * the review row, and one audit event per lifecycle event, written last (see appendAudit).
+ * A grant that ends (any way) takes its pending extension with it, in the same transaction.
  */
 export async function applyDecision(
   tx: Tx,
@@ -39,7 +49,7 @@ export async function applyDecision(
   request: RequestRow,
   decision: Extract<Decision, { ok: true }>,
   context: TransitionContext,
-): Promise<RequestRow> {
+): Promise<Applied> {
   const now = clock.now();
   if (decision.recordsReview && context.review !== undefined) {
     await insertReview(tx, {
@@ -73,7 +83,34 @@ export async function applyDecision(
       details: eventDetails(event, updated, decision, context),
     });
   }
-  return updated;
+  const followUps = request.kind === 'access' && isTerminal(decision.status) && !isTerminal(request.status) ? await expireExtensionsOf(tx, clock, request) : [];
+  return { request: updated, followUps };
+}
+
+/**
+ * An extension still pending when its parent ends can never apply: it expires now, not at its
+ * own TTL. The parent's row is locked by the caller; the extensions are locked after it — the
+ * order every command touching both keeps (see lockWithParent).
+ */
+async function expireExtensionsOf(tx: Tx, clock: Clock, parent: RequestRow): Promise<RequestChange[]> {
+  const changes: RequestChange[] = [];
+  for (const extension of await lockPendingExtensions(tx, parent.id)) {
+    const decision = decide(factsOf(extension, []), { kind: 'parent-ended' }, clock.now());
+    if (!decision.ok) continue;
+    await updateRequest(tx, extension.id, { status: decision.status, updatedAt: clock.now() });
+    for (const event of decision.events) {
+      await appendAudit(tx, clock, {
+        actor: systemActor,
+        action: event,
+        requestId: extension.id,
+        profileId: extension.profileId,
+        sourceIp: null,
+        details: { reason: 'parent-ended', parentId: parent.id },
+      });
+    }
+    changes.push({ requestId: extension.id, events: decision.events });
+  }
+  return changes;
 }
 
 /**

@@ -75,7 +75,7 @@ export async function createRequest(
       });
       if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
     }
-    const facts = { ...plan, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
+    const facts = { ...plan, kind: 'access' as const, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
     const decision = decideOnCreation(facts, now);
     if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
     const request = await insertRequest(tx, {

@@ -59,13 +59,13 @@ async function endByCaller(
       });
       return { refused: new Problem('invalid-transition', `the request is ${request.status}`) };
     }
-    const updated = await applyDecision(tx, deps.clock, request, decision, {
+    const applied = await applyDecision(tx, deps.clock, request, decision, {
       actor: actorOf(caller),
       sourceIp: caller.sourceIp,
       reason: command.reason,
       revocation: definition.revocation,
     });
-    return { view: await loadRequestView(tx, updated), events: decision.events };
+    return { view: await loadRequestView(tx, applied.request), events: decision.events, followUps: applied.followUps };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

@@ -25,6 +25,36 @@ export async function lockRequest(db: Executor, id: string): Promise<RequestRow 
   return row;
 }
 
+/**
+ * Locks a request and, for an extension, its parent first: every command that touches both takes
+ * the parent's lock before the extension's, so two of them never wait on each other.
+ */
+export async function lockWithParent(db: Executor, id: string): Promise<{ request: RequestRow; parent: RequestRow | undefined } | undefined> {
+  const [link] = await db.select({ parentId: requests.parentId }).from(requests).where(eq(requests.id, id));
+  if (link === undefined) return undefined;
+  // The link never changes once written, so reading it unlocked is safe.
+  const parent = link.parentId === null ? undefined : await lockRequest(db, link.parentId);
+  const request = await lockRequest(db, id);
+  return request === undefined ? undefined : { request, parent };
+}
+
+/** The pending extensions of a request, locked (its own row must be locked first). */
+export async function lockPendingExtensions(db: Executor, parentId: string): Promise<RequestRow[]> {
+  return db
+    .select()
+    .from(requests)
+    .where(and(eq(requests.parentId, parentId), eq(requests.status, 'pending')))
+    .orderBy(asc(requests.id))
+    .for('update');
+}
+
+/** Whether the request has an extension pending, or one asked to continue from `startsAt` (any state). */
+export async function findExtension(db: Executor, parentId: string, match: { pending: true } | { startsAt: Date }): Promise<RequestRow | undefined> {
+  const condition = 'pending' in match ? eq(requests.status, 'pending') : eq(requests.startsAt, match.startsAt);
+  const [row] = await db.select().from(requests).where(and(eq(requests.parentId, parentId), condition)).limit(1);
+  return row;
+}
+
 /** Pass the command's transaction: a status change is announced to long-polls when it commits. */
 export async function updateRequest(db: Executor, id: string, changes: Partial<RequestRow>): Promise<RequestRow> {
   const [row] = await db.update(requests).set(changes).where(eq(requests.id, id)).returning();

@@ -3,6 +3,7 @@ import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
+import { extendedEnd } from '../domain/extension.js';
 import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
@@ -10,8 +11,9 @@ import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
-import type { RequestEffects } from './effects.js';
-import { lockRequest, reviewsOf } from './repo.js';
+import { applyExtension } from './apply-extension.js';
+import type { RequestChange, RequestEffects } from './effects.js';
+import { lockWithParent, reviewsOf } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
 
@@ -31,8 +33,10 @@ export interface ReviewInput {
 export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestApiView> {
   input = { ...input, comment: humanTextField('/body/comment', input.comment, { optional: true }) };
   const outcome = await deps.db.transaction(async (tx) => {
-    const request = await lockRequest(tx, requestId);
-    if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
+    // An extension's review may move its parent's end: the parent is locked too, first.
+    const locked = await lockWithParent(tx, requestId);
+    if (locked === undefined) return { refused: new Problem('not-found', 'no such request') };
+    const { request, parent } = locked;
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
 
     const refuse = async (problem: Problem, reason: string) => {
@@ -77,14 +81,25 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
               : new Problem('invalid-transition', `the request is ${request.status}`);
       return refuse(problem, decision.reason);
     }
-    const updated = await applyDecision(tx, deps.clock, request, decision, {
+    // The approval that completes an extension moves its parent's end, in this transaction; once
+    // the parent is no longer active there is nothing to extend (its end expired the extension).
+    const extending = request.kind === 'extension' && decision.status === 'ended' ? parent : undefined;
+    if (extending !== undefined && !extendedEnd(extending, request, now).ok) {
+      return refuse(new Problem('invalid-transition', `the extended request is ${extending.status}`), 'parent-not-active');
+    }
+    const applied = await applyDecision(tx, deps.clock, request, decision, {
       actor: actorOf(caller),
       sourceIp: caller.sourceIp,
       review: { decision: input.decision, comment: input.comment ?? null, channel: input.channel },
       reason: input.decision === 'deny' ? (input.comment ?? 'denied in post-hoc review') : null,
       revocation: definition.revocation,
     });
-    return { view: await loadRequestView(tx, updated), events: decision.events };
+    const followUps: RequestChange[] = [...applied.followUps];
+    if (extending !== undefined) {
+      await applyExtension(tx, deps.clock, extending, applied.request, { actor: actorOf(caller), sourceIp: caller.sourceIp });
+      followUps.push({ requestId: extending.id, events: ['request.extended'] });
+    }
+    return { view: await loadRequestView(tx, applied.request), events: decision.events, followUps };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

@@ -4,10 +4,11 @@ import type { Deps } from '../deps.js';
 import { IdParams, errorResponses } from '../http/schemas.js';
 import { createRequest } from './create-request.js';
 import { cancelRequest, revokeRequest } from './end-request.js';
+import { extendRequest } from './extend-request.js';
 import { getRequest, listVisibleRequests } from './read-requests.js';
 import { reviewRequest } from './review-request.js';
 import { Problem } from '../http/problems.js';
-import { CancelBody, CreateRequestBody, CreateRequestHeaders, Request, RequestList, RequestListQuery, RequestWaitQuery, ReviewBody, RevokeBody } from './schemas.js';
+import { CancelBody, CreateRequestBody, CreateRequestHeaders, ExtendBody, Request, RequestList, RequestListQuery, RequestWaitQuery, ReviewBody, RevokeBody } from './schemas.js';
 import { waitForStatusChange } from './wait-for-status.js';
 
 const tags = ['requests'];
@@ -125,6 +126,21 @@ export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rol
         },
       },
       async (request) => revokeRequest(deps, request.caller, request.params.id, request.body.reason),
+    );
+
+    app.post(
+      '/requests/:id/extend',
+      {
+        schema: {
+          operationId: 'extendRequest',
+          summary: 'Ask for more time on an active request (requester); reviewed under approval.extension',
+          tags,
+          params: IdParams,
+          body: ExtendBody,
+          response: { 201: Request, ...errorResponses(409) },
+        },
+      },
+      async (request, reply) => reply.status(201).send(await extendRequest(deps, request.caller, request.params.id, request.body)),
     );
   };
 }

@@ -24,10 +24,11 @@ export async function runTimedTransition(
     if (request === undefined) return undefined;
     const decision = decide(factsOf(request, []), { kind: command }, deps.clock.now());
     if (!decision.ok) return undefined;
-    await applyDecision(tx, deps.clock, request, decision, { actor: systemActor, sourceIp: null });
-    return decision.events;
+    const applied = await applyDecision(tx, deps.clock, request, decision, { actor: systemActor, sourceIp: null });
+    return { events: decision.events, followUps: applied.followUps };
   });
   if (outcome === undefined) return false;
-  await deps.effects.afterCommit({ requestId, events: outcome });
+  await deps.effects.afterCommit({ requestId, events: outcome.events });
+  for (const change of outcome.followUps) await deps.effects.afterCommit(change);
   return true;
 }

@@ -40,6 +40,14 @@ export const ReviewBody = Type.Object(
   { additionalProperties: false, examples: [{ decision: 'approve', comment: 'ok' }] },
 );
 
+export const ExtendBody = Type.Object(
+  {
+    durationSeconds: Type.Integer({ minimum: 900, maximum: 43200, description: 'Seconds added to the window' }),
+    justification: MultiLine({ minLength: 1, maxLength: 4000 }),
+  },
+  { additionalProperties: false, examples: [{ durationSeconds: 3600, justification: 'INC-42: the migration needs another hour' }] },
+);
+
 export const CancelBody = Type.Object({ reason: Type.Optional(MultiLine({ maxLength: 2000 })) }, { additionalProperties: false });
 
 export const RevokeBody = Type.Object({ reason: MultiLine({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false, examples: [{ reason: 'done' }] });
@@ -58,6 +66,8 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.U
 export const Request = Type.Object(
   {
     id: Type.String(),
+    kind: Type.Union([Type.Literal('access'), Type.Literal('extension')], { description: 'extension: a request for more time on its parent (SPEC §12)' }),
+    parentId: Nullable(Type.String({ description: 'The request an extension extends' })),
     status: StatusSchema,
     profileId: Type.String(),
     profileName: Type.String({ description: "The profile's name now (it may have been renamed since)" }),

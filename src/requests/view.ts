@@ -6,6 +6,8 @@ const iso = (date: Date | null) => date?.toISOString() ?? null;
 export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) {
   return {
     id: request.id,
+    kind: request.kind,
+    parentId: request.parentId,
     status: request.status,
     profileId: request.profileId,
     profileVersion: request.profileVersion,

@@ -46,13 +46,13 @@ export function requestMessage(facts: MessageFacts): { text: string; blocks: Blo
     plain(`Requester: ${facts.requesterName}`),
     plain(`Profile: ${facts.profileName}`),
     plain(`Role: ${profile.roleArn}`),
-    plain(`Duration: ${Math.round(request.durationSeconds / 60)} min`),
+    plain(request.kind === 'extension' ? `Adds: ${Math.round(request.durationSeconds / 60)} min to ${request.parentId}` : `Duration: ${Math.round(request.durationSeconds / 60)} min`),
     plain(`Ticket: ${request.ticket ?? 'none'}`),
     plain(`Conditions met: ${conditionSummary(profile)}`),
   ];
   const reviews = request.reviews.map((r) => `${r.decision === 'approve' ? 'Approved' : 'Denied'} by ${facts.reviewerNames[r.reviewerId] ?? r.reviewerId}`);
   const blocks: Block[] = [
-    { type: 'header', text: plain(request.breakGlass ? 'Break-glass access' : 'Access request') },
+    { type: 'header', text: plain(request.breakGlass ? 'Break-glass access' : request.kind === 'extension' ? 'Extension request' : 'Access request') },
     { type: 'section', fields },
     { type: 'section', text: plain(`Justification: ${request.justification}`) },
     { type: 'context', elements: [plain(`${statusLine(request)} · ${request.id}`)] },
@@ -93,6 +93,12 @@ function conditionSummary(profile: ProfileDefinition): string {
 /** The requester's direct message for an event of their request; undefined when none is due. */
 export function requesterNotice(event: string, request: RequestView, profileName: string): string | undefined {
   const name = profileName;
+  if (request.kind === 'extension') {
+    // The approval itself is told on the parent (request.extended), with its new end.
+    if (event === 'request.denied') return `Your extension of ${name} was denied.`;
+    if (event === 'request.expired') return `Your extension of ${name} expired without a decision.`;
+    return undefined;
+  }
   switch (event) {
     case 'request.approved':
       return request.status === 'approved' ? `Your request for ${name} was approved; it starts ${request.startsAt}.` : undefined;
@@ -106,6 +112,8 @@ export function requesterNotice(event: string, request: RequestView, profileName
       return `Your request for ${name} expired without a decision.`;
     case 'request.revoked':
       return `Your access to ${name} was revoked.`;
+    case 'request.extended':
+      return `Your access to ${name} was extended: it now ends at ${request.endsAt}.`;
     default:
       return undefined;
   }
