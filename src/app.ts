@@ -10,6 +10,8 @@ import { credentialRoutes } from './credentials/routes.js';
 import { answerFrameworkError, installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { installMetrics } from './http/metrics.js';
+import { installRequestLog } from './http/request-log.js';
+import { polishOpenApi } from './http/openapi-polish.js';
 import { installRateLimits } from './http/rate-limits.js';
 import { installSecurityHeaders } from './http/security-headers.js';
 import { HTTP_TIMEOUTS, timeoutOptions, type HttpTimeouts } from './http/server-timeouts.js';
@@ -49,6 +51,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     requestIdHeader: false,
+    // src/http/request-log.ts writes one line per request instead of Fastify's two.
+    disableRequestLogging: true,
     frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -61,6 +65,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installSecurityHeaders(app);
+  installRequestLog(app);
   installMetrics(app, deps);
   // Before any route: the limits run ahead of authentication (src/http/rate-limits.ts).
   await installRateLimits(app, {
@@ -81,6 +86,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
       security: [{ bearer: [] }],
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // Servers, the license, a description for every response and an example for every body.
+    transformObject: (documents) => ('openapiObject' in documents ? polishOpenApi(documents.openapiObject as Record<string, unknown>, { publicUrl: deps.config.publicUrl }) : documents.swaggerObject),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
+import { createAwsIdentity, type AwsIdentity } from './adapters/aws/identity.js';
 import { createStsIssuer, type AwsClientOptions, type CredentialIssuer } from './adapters/aws/sts.js';
 import { systemClock, type Clock } from './adapters/clock.js';
 import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
@@ -40,6 +41,8 @@ export interface Deps {
   /** Wakes long-polls on committed status changes from any process; listens only once something waits. */
   requestStatusChanges: RequestStatusChanges;
   sts: CredentialIssuer;
+  /** Who Brevet runs as in AWS (the start-up self-check). */
+  awsIdentity: AwsIdentity;
   rolePolicies: RolePolicyStore;
   consoleSignIn: ConsoleSignIn;
   webhookSender: WebhookSender;
@@ -112,6 +115,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     }),
     requestStatusChanges,
     sts: timeStsCalls(createStsIssuer(overrides.aws), metrics),
+    awsIdentity: createAwsIdentity(),
     rolePolicies: createIamPolicyStore(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),

@@ -5,6 +5,7 @@ import { startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createLogger } from './logging.js';
 import { countCatchups } from './metrics/observe.js';
+import { runSelfChecks } from './ops/self-checks.js';
 import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
 
 /** Without Redis the timed work runs from this loop inside the API process (SPEC §5). */
@@ -60,6 +61,8 @@ async function main(): Promise<void> {
   });
 
   await app.listen({ port: config.port, host: config.host });
+  // After listening, so a slow AWS or Redis answer never delays readiness; each finding is logged once.
+  void runSelfChecks(deps).catch((error: unknown) => logger.warn({ err: error }, 'start-up self-checks could not run'));
 }
 
 function parseConfigOrExit(): Config {

@@ -68,7 +68,8 @@ function portRefuses(port: number): Promise<boolean> {
 async function startApi(entry: Entry, database: TestDatabase): Promise<{ server: ServerProcess; port: number }> {
   const port = await freePort();
   const server = spawnServer(
-    { DATABASE_URL: database.url, REDIS_URL, BREVET_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, HOST: '127.0.0.1', PORT: String(port) },
+    // debug: the "incoming request" line tells the test its request is in flight.
+    { DATABASE_URL: database.url, REDIS_URL, BREVET_BOOTSTRAP_ADMIN_KEY: ADMIN_KEY, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'debug' },
     entry,
     { detached: true },
   );

@@ -285,6 +285,9 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
           const call = recordAssumeRole(params, req.headers.authorization);
           if (applyFault(res, ns, assumeRoleFaults.shift())) return;
           sendResult(res, ns, action, validateAndIssue(call, params));
+        } else if (action === 'GetCallerIdentity') {
+          // Who the caller is: Brevet's own IAM user in the stand-in's account.
+          sendResult(res, ns, action, el('Arn', `arn:aws:iam::${stand.account}:user/brevet`) + el('UserId', 'AIDABREVETTEST') + el('Account', stand.account));
         } else if (isIam) {
           const rest = [...params].filter(([k]) => k !== 'Action' && k !== 'Version');
           stand.iamCalls.push({ action, params: Object.fromEntries(rest) });
