@@ -1,11 +1,14 @@
 # Build stage: the full dependency set compiles src/ to dist/.
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
+# The CLI workspace's manifest too: the lockfile names it. Its sources are not part of the image,
+# so no install scripts (they would build the CLI) and tsc builds the server alone.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+COPY packages/cli/package.json ./packages/cli/
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build
+RUN npx tsc -p tsconfig.build.json
 
 # Runtime stage: production dependencies, the compiled code and the migrations; nothing else.
 # Node 22+: the AWS SDK requires it from 2027 (package.json engines).
@@ -13,6 +16,7 @@ FROM node:22-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
+COPY packages/cli/package.json ./packages/cli/
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations

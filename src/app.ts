@@ -10,7 +10,7 @@ import { credentialRoutes } from './credentials/routes.js';
 import { answerFrameworkError, installErrorHandling } from './http/error-handler.js';
 import { healthRoutes } from './http/health-routes.js';
 import { installMetrics } from './http/metrics.js';
-import { installRequestLog } from './http/request-log.js';
+import { OneLinePerRequest } from './http/request-log.js';
 import { polishOpenApi } from './http/openapi-polish.js';
 import { installRateLimits } from './http/rate-limits.js';
 import { installSecurityHeaders } from './http/security-headers.js';
@@ -51,8 +51,8 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     requestIdHeader: false,
-    // src/http/request-log.ts writes one line per request instead of Fastify's two.
-    disableRequestLogging: true,
+    // One line per request instead of Fastify's two (src/http/request-log.ts).
+    logController: new OneLinePerRequest(),
     frameworkErrors: answerFrameworkError,
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -65,7 +65,6 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   app.addSchema(ProblemSchema);
   installErrorHandling(app);
   installSecurityHeaders(app);
-  installRequestLog(app);
   installMetrics(app, deps);
   // Before any route: the limits run ahead of authentication (src/http/rate-limits.ts).
   await installRateLimits(app, {

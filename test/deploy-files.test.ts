@@ -74,7 +74,7 @@ describe('Dockerfile', () => {
 
   it('builds in one stage and runs the compiled code as node, non-root, with production dependencies only', () => {
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
-    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^RUN npx tsc -p tsconfig\.build\.json$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev/m);
     expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
