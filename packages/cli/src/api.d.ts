@@ -390,6 +390,19 @@ export interface components {
                 remindAfterSeconds: number | null;
                 breakGlass: boolean;
                 requireApproverMfa: boolean;
+                extension: {
+                    required: number;
+                    maxTotalSeconds: number;
+                };
+                escalation: {
+                    afterSeconds: number;
+                    approverGroups: string[];
+                }[];
+                onCall: {
+                    /** @enum {string} */
+                    provider: "pagerduty";
+                    scheduleIds: string[];
+                } | null;
             };
             conditions: {
                 requireMfa: boolean;
@@ -494,12 +507,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: the process is up */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         status: string;
                     };
@@ -516,12 +534,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: the database (and Redis, when configured) answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "INC-42 hotfix on the payments API",
+                     *       "checks": {}
+                     *     }
+                     */
                     "application/json": {
                         status: string;
                         checks: {
@@ -530,12 +554,18 @@ export interface operations {
                     };
                 };
             };
-            /** @description Default Response */
+            /** @description Unavailable: the database (and Redis, when configured) answer */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "INC-42 hotfix on the payments API",
+                     *       "checks": {}
+                     *     }
+                     */
                     "application/json": {
                         status: string;
                         checks: {
@@ -555,12 +585,32 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: who the caller is, with roles and MFA state */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "person",
+                     *       "email": "INC-42 hotfix on the payments API",
+                     *       "displayName": "INC-42 hotfix on the payments API",
+                     *       "groups": [
+                     *         "INC-42 hotfix on the payments API"
+                     *       ],
+                     *       "slackUserId": "INC-42 hotfix on the payments API",
+                     *       "disabled": false,
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "roles": {
+                     *         "admin": false,
+                     *         "auditor": false
+                     *       },
+                     *       "authenticatedVia": "INC-42 hotfix on the payments API",
+                     *       "mfa": false
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         kind: "person" | "service";
@@ -586,6 +636,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (getMe)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -595,6 +659,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -604,6 +676,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -613,6 +693,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -622,6 +710,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -631,6 +727,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -640,6 +744,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -649,6 +761,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -658,6 +778,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (getMe)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -672,18 +800,37 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "slackUserId": "U0123ABCD"
+                 *     }
+                 */
                 "application/json": {
                     slackUserId: string | null;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: link (or unlink with null) your own Slack user; its profile e-mail must be yours */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "person",
+                     *       "email": "INC-42 hotfix on the payments API",
+                     *       "displayName": "INC-42 hotfix on the payments API",
+                     *       "groups": [
+                     *         "INC-42 hotfix on the payments API"
+                     *       ],
+                     *       "slackUserId": "INC-42 hotfix on the payments API",
+                     *       "disabled": false,
+                     *       "createdAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         kind: "person" | "service";
@@ -703,6 +850,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (linkMySlackUser)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -712,6 +873,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -721,6 +890,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -730,6 +907,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -739,6 +924,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -748,6 +941,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -757,6 +958,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -766,6 +975,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -775,6 +992,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -784,6 +1009,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (linkMySlackUser)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -802,12 +1035,31 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: list principals (admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "INC-42 hotfix on the payments API",
+                     *           "kind": "person",
+                     *           "email": "INC-42 hotfix on the payments API",
+                     *           "displayName": "INC-42 hotfix on the payments API",
+                     *           "groups": [
+                     *             "INC-42 hotfix on the payments API"
+                     *           ],
+                     *           "slackUserId": "INC-42 hotfix on the payments API",
+                     *           "disabled": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Principal"][];
                         nextCursor: string | null;
@@ -820,6 +1072,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (listPrincipals)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -829,6 +1095,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -838,6 +1112,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -847,6 +1129,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -856,6 +1146,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -865,6 +1163,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -874,6 +1180,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -883,6 +1197,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -892,6 +1214,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (listPrincipals)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -925,12 +1255,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created: create a person or service account (admin) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "person",
+                     *       "email": "INC-42 hotfix on the payments API",
+                     *       "displayName": "INC-42 hotfix on the payments API",
+                     *       "groups": [
+                     *         "INC-42 hotfix on the payments API"
+                     *       ],
+                     *       "slackUserId": "INC-42 hotfix on the payments API",
+                     *       "disabled": false,
+                     *       "createdAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         kind: "person" | "service";
@@ -950,6 +1294,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (createPrincipal)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -959,6 +1317,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -968,6 +1334,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -977,6 +1351,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -986,6 +1368,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -995,6 +1385,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1004,6 +1402,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1013,6 +1419,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1022,6 +1436,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1031,6 +1453,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (createPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1047,12 +1477,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: read one principal (admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "person",
+                     *       "email": "INC-42 hotfix on the payments API",
+                     *       "displayName": "INC-42 hotfix on the payments API",
+                     *       "groups": [
+                     *         "INC-42 hotfix on the payments API"
+                     *       ],
+                     *       "slackUserId": "INC-42 hotfix on the payments API",
+                     *       "disabled": false,
+                     *       "createdAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         kind: "person" | "service";
@@ -1072,6 +1516,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (getPrincipal)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1081,6 +1539,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1090,6 +1556,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1099,6 +1573,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1108,6 +1590,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1117,6 +1607,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1126,6 +1624,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1135,6 +1641,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1144,6 +1658,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (getPrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1160,6 +1682,16 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "groups": [
+                 *         "INC-42 hotfix on the payments API"
+                 *       ],
+                 *       "slackUserId": "U0123ABCD",
+                 *       "disabled": false,
+                 *       "displayName": "INC-42 hotfix on the payments API"
+                 *     }
+                 */
                 "application/json": {
                     groups?: string[];
                     slackUserId?: string | null;
@@ -1169,12 +1701,26 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: change groups, Slack link or disable a principal (admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "person",
+                     *       "email": "INC-42 hotfix on the payments API",
+                     *       "displayName": "INC-42 hotfix on the payments API",
+                     *       "groups": [
+                     *         "INC-42 hotfix on the payments API"
+                     *       ],
+                     *       "slackUserId": "INC-42 hotfix on the payments API",
+                     *       "disabled": false,
+                     *       "createdAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         kind: "person" | "service";
@@ -1194,6 +1740,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (updatePrincipal)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1203,6 +1763,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1212,6 +1780,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1221,6 +1797,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1230,6 +1814,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1239,6 +1831,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1248,6 +1848,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1257,6 +1865,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1266,6 +1882,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1275,6 +1899,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (updatePrincipal)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1291,12 +1923,26 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: list a principal's API keys, without the keys (admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "INC-42 hotfix on the payments API",
+                     *           "name": "INC-42 hotfix on the payments API",
+                     *           "createdAt": "2026-12-03T09:00:00.000Z",
+                     *           "lastUsedAt": "2026-12-03T09:00:00.000Z",
+                     *           "revokedAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: {
                             id: string;
@@ -1316,6 +1962,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (listApiKeys)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1325,6 +1985,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1334,6 +2002,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1343,6 +2019,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1352,6 +2036,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1361,6 +2053,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1370,6 +2070,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1379,6 +2087,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1388,6 +2104,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (listApiKeys)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1415,12 +2139,19 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created: create an API key for a principal (admin); the key is shown once */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "name": "INC-42 hotfix on the payments API",
+                     *       "key": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         name: string;
@@ -1435,6 +2166,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (createApiKey)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1444,6 +2189,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1453,6 +2206,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1462,6 +2223,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1471,6 +2240,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1480,6 +2257,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1489,6 +2274,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1498,6 +2291,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1507,6 +2308,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (createApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1524,7 +2333,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description No content: revoke an API key (admin, or the key owner) */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1537,6 +2346,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (revokeApiKey)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1546,6 +2369,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1555,6 +2386,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1564,6 +2403,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1573,6 +2420,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1582,6 +2437,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1591,6 +2454,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1600,6 +2471,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1609,6 +2488,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (revokeApiKey)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1623,12 +2510,95 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: the catalog: all profiles for admins, the ones the caller may request otherwise */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "INC-42 hotfix on the payments API",
+                     *           "name": "INC-42 hotfix on the payments API",
+                     *           "version": 1,
+                     *           "description": "INC-42 hotfix on the payments API",
+                     *           "roleArn": "INC-42 hotfix on the payments API",
+                     *           "externalId": "INC-42 hotfix on the payments API",
+                     *           "region": "INC-42 hotfix on the payments API",
+                     *           "maxDurationSeconds": 1,
+                     *           "defaultDurationSeconds": 1,
+                     *           "requesters": {
+                     *             "groups": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "principals": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ]
+                     *           },
+                     *           "approval": {
+                     *             "required": 1,
+                     *             "approverGroups": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "approverPrincipals": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "pendingTtlSeconds": 1,
+                     *             "remindAfterSeconds": 1,
+                     *             "breakGlass": false,
+                     *             "requireApproverMfa": false,
+                     *             "extension": {
+                     *               "required": 1,
+                     *               "maxTotalSeconds": 1
+                     *             },
+                     *             "escalation": [
+                     *               {
+                     *                 "afterSeconds": 1,
+                     *                 "approverGroups": [
+                     *                   "INC-42 hotfix on the payments API"
+                     *                 ]
+                     *               }
+                     *             ],
+                     *             "onCall": {
+                     *               "provider": "pagerduty",
+                     *               "scheduleIds": [
+                     *                 "INC-42 hotfix on the payments API"
+                     *               ]
+                     *             }
+                     *           },
+                     *           "conditions": {
+                     *             "requireMfa": false,
+                     *             "sourceCidrs": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "timeWindows": [
+                     *               {
+                     *                 "days": [
+                     *                   "mon"
+                     *                 ],
+                     *                 "start": "09:00",
+                     *                 "end": "09:00",
+                     *                 "timeZone": "INC-42 hotfix on the payments API"
+                     *               }
+                     *             ],
+                     *             "ticketPattern": "INC-42 hotfix on the payments API",
+                     *             "minJustificationLength": 1
+                     *           },
+                     *           "sessionPolicy": {},
+                     *           "sessionTags": {},
+                     *           "revocation": "INC-42 hotfix on the payments API",
+                     *           "notify": {
+                     *             "slackChannel": "INC-42 hotfix on the payments API"
+                     *           },
+                     *           "createdAt": "2026-12-03T09:00:00.000Z",
+                     *           "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Profile"][];
                         nextCursor: null;
@@ -1641,6 +2611,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (listProfiles)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1650,6 +2634,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1659,6 +2651,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1668,6 +2668,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1677,6 +2685,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1686,6 +2702,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1695,6 +2719,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1704,6 +2736,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1713,6 +2753,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (listProfiles)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1774,6 +2822,24 @@ export interface operations {
                         remindAfterSeconds?: number | null;
                         breakGlass?: boolean;
                         requireApproverMfa?: boolean;
+                        /** @description How extensions of an active grant are reviewed (POST /v1/requests/{id}/extend) */
+                        extension?: {
+                            /** @description Approvals an extension needs (default: the profile's) */
+                            required?: number;
+                            /** @description The longest a grant may last with its extensions (default: maxDurationSeconds) */
+                            maxTotalSeconds?: number;
+                        };
+                        /** @description Approvers who may also review a request still pending after afterSeconds */
+                        escalation?: {
+                            /** @description Counted from the request's creation; increasing across tiers */
+                            afterSeconds: number;
+                            approverGroups: string[];
+                        }[];
+                        onCall?: {
+                            /** @enum {string} */
+                            provider: "pagerduty";
+                            scheduleIds: string[];
+                        } | null;
                     };
                     conditions?: {
                         requireMfa?: boolean;
@@ -1802,12 +2868,90 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created: add a profile to the access catalog (admin) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "name": "INC-42 hotfix on the payments API",
+                     *       "version": 1,
+                     *       "description": "INC-42 hotfix on the payments API",
+                     *       "roleArn": "INC-42 hotfix on the payments API",
+                     *       "externalId": "INC-42 hotfix on the payments API",
+                     *       "region": "INC-42 hotfix on the payments API",
+                     *       "maxDurationSeconds": 1,
+                     *       "defaultDurationSeconds": 1,
+                     *       "requesters": {
+                     *         "groups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "principals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "approval": {
+                     *         "required": 1,
+                     *         "approverGroups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "approverPrincipals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "pendingTtlSeconds": 1,
+                     *         "remindAfterSeconds": 1,
+                     *         "breakGlass": false,
+                     *         "requireApproverMfa": false,
+                     *         "extension": {
+                     *           "required": 1,
+                     *           "maxTotalSeconds": 1
+                     *         },
+                     *         "escalation": [
+                     *           {
+                     *             "afterSeconds": 1,
+                     *             "approverGroups": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "onCall": {
+                     *           "provider": "pagerduty",
+                     *           "scheduleIds": [
+                     *             "INC-42 hotfix on the payments API"
+                     *           ]
+                     *         }
+                     *       },
+                     *       "conditions": {
+                     *         "requireMfa": false,
+                     *         "sourceCidrs": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "timeWindows": [
+                     *           {
+                     *             "days": [
+                     *               "mon"
+                     *             ],
+                     *             "start": "09:00",
+                     *             "end": "09:00",
+                     *             "timeZone": "INC-42 hotfix on the payments API"
+                     *           }
+                     *         ],
+                     *         "ticketPattern": "INC-42 hotfix on the payments API",
+                     *         "minJustificationLength": 1
+                     *       },
+                     *       "sessionPolicy": {},
+                     *       "sessionTags": {},
+                     *       "revocation": "INC-42 hotfix on the payments API",
+                     *       "notify": {
+                     *         "slackChannel": "INC-42 hotfix on the payments API"
+                     *       },
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         name: string;
@@ -1830,6 +2974,19 @@ export interface operations {
                             remindAfterSeconds: number | null;
                             breakGlass: boolean;
                             requireApproverMfa: boolean;
+                            extension: {
+                                required: number;
+                                maxTotalSeconds: number;
+                            };
+                            escalation: {
+                                afterSeconds: number;
+                                approverGroups: string[];
+                            }[];
+                            onCall: {
+                                /** @enum {string} */
+                                provider: "pagerduty";
+                                scheduleIds: string[];
+                            } | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -1867,6 +3024,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (createProfile)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1876,6 +3047,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1885,6 +3064,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1894,6 +3081,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1903,6 +3098,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1912,6 +3115,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1921,6 +3132,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1930,6 +3149,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1939,6 +3166,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1948,6 +3183,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (createProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1965,12 +3208,90 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: one profile at its current version (admins, its requesters and approvers) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "name": "INC-42 hotfix on the payments API",
+                     *       "version": 1,
+                     *       "description": "INC-42 hotfix on the payments API",
+                     *       "roleArn": "INC-42 hotfix on the payments API",
+                     *       "externalId": "INC-42 hotfix on the payments API",
+                     *       "region": "INC-42 hotfix on the payments API",
+                     *       "maxDurationSeconds": 1,
+                     *       "defaultDurationSeconds": 1,
+                     *       "requesters": {
+                     *         "groups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "principals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "approval": {
+                     *         "required": 1,
+                     *         "approverGroups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "approverPrincipals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "pendingTtlSeconds": 1,
+                     *         "remindAfterSeconds": 1,
+                     *         "breakGlass": false,
+                     *         "requireApproverMfa": false,
+                     *         "extension": {
+                     *           "required": 1,
+                     *           "maxTotalSeconds": 1
+                     *         },
+                     *         "escalation": [
+                     *           {
+                     *             "afterSeconds": 1,
+                     *             "approverGroups": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "onCall": {
+                     *           "provider": "pagerduty",
+                     *           "scheduleIds": [
+                     *             "INC-42 hotfix on the payments API"
+                     *           ]
+                     *         }
+                     *       },
+                     *       "conditions": {
+                     *         "requireMfa": false,
+                     *         "sourceCidrs": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "timeWindows": [
+                     *           {
+                     *             "days": [
+                     *               "mon"
+                     *             ],
+                     *             "start": "09:00",
+                     *             "end": "09:00",
+                     *             "timeZone": "INC-42 hotfix on the payments API"
+                     *           }
+                     *         ],
+                     *         "ticketPattern": "INC-42 hotfix on the payments API",
+                     *         "minJustificationLength": 1
+                     *       },
+                     *       "sessionPolicy": {},
+                     *       "sessionTags": {},
+                     *       "revocation": "INC-42 hotfix on the payments API",
+                     *       "notify": {
+                     *         "slackChannel": "INC-42 hotfix on the payments API"
+                     *       },
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         name: string;
@@ -1993,6 +3314,19 @@ export interface operations {
                             remindAfterSeconds: number | null;
                             breakGlass: boolean;
                             requireApproverMfa: boolean;
+                            extension: {
+                                required: number;
+                                maxTotalSeconds: number;
+                            };
+                            escalation: {
+                                afterSeconds: number;
+                                approverGroups: string[];
+                            }[];
+                            onCall: {
+                                /** @enum {string} */
+                                provider: "pagerduty";
+                                scheduleIds: string[];
+                            } | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -2030,6 +3364,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (getProfile)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2039,6 +3387,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2048,6 +3404,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2057,6 +3421,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2066,6 +3438,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2075,6 +3455,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2084,6 +3472,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2093,6 +3489,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2102,6 +3506,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (getProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2119,7 +3531,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description No content: remove a profile from the catalog; its versions stay for history (admin) */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -2132,6 +3544,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (deleteProfile)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2141,6 +3567,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2150,6 +3584,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2159,6 +3601,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2168,6 +3618,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2177,6 +3635,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2186,6 +3652,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2195,6 +3669,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2204,6 +3686,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (deleteProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2221,6 +3711,80 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "name": "prod-admin",
+                 *       "description": "INC-42 hotfix on the payments API",
+                 *       "roleArn": "INC-42 hotfix on the payments API",
+                 *       "externalId": "INC-42 hotfix on the payments API",
+                 *       "region": "eu-west-1",
+                 *       "maxDurationSeconds": 900,
+                 *       "defaultDurationSeconds": 900,
+                 *       "requesters": {
+                 *         "groups": [
+                 *           "INC-42 hotfix on the payments API"
+                 *         ],
+                 *         "principals": [
+                 *           "INC-42 hotfix on the payments API"
+                 *         ]
+                 *       },
+                 *       "approval": {
+                 *         "required": 0,
+                 *         "approverGroups": [
+                 *           "INC-42 hotfix on the payments API"
+                 *         ],
+                 *         "approverPrincipals": [
+                 *           "INC-42 hotfix on the payments API"
+                 *         ],
+                 *         "pendingTtlSeconds": 1,
+                 *         "remindAfterSeconds": 60,
+                 *         "breakGlass": false,
+                 *         "requireApproverMfa": false,
+                 *         "extension": {
+                 *           "required": 0,
+                 *           "maxTotalSeconds": 900
+                 *         },
+                 *         "escalation": [
+                 *           {
+                 *             "afterSeconds": 1,
+                 *             "approverGroups": [
+                 *               "INC-42 hotfix on the payments API"
+                 *             ]
+                 *           }
+                 *         ],
+                 *         "onCall": {
+                 *           "provider": "pagerduty",
+                 *           "scheduleIds": [
+                 *             "U0123ABCD"
+                 *           ]
+                 *         }
+                 *       },
+                 *       "conditions": {
+                 *         "requireMfa": false,
+                 *         "sourceCidrs": [
+                 *           "INC-42 hotfix on the payments API"
+                 *         ],
+                 *         "timeWindows": [
+                 *           {
+                 *             "days": [
+                 *               "mon"
+                 *             ],
+                 *             "start": "09:00",
+                 *             "end": "09:00",
+                 *             "timeZone": "INC-42 hotfix on the payments API"
+                 *           }
+                 *         ],
+                 *         "ticketPattern": "INC-42 hotfix on the payments API",
+                 *         "minJustificationLength": 0
+                 *       },
+                 *       "sessionPolicy": {},
+                 *       "sessionTags": {},
+                 *       "revocation": "block-new",
+                 *       "notify": {
+                 *         "slackChannel": "C0123ABCD"
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @description Unique slug */
                     name?: string;
@@ -2242,6 +3806,24 @@ export interface operations {
                         remindAfterSeconds?: number | null;
                         breakGlass?: boolean;
                         requireApproverMfa?: boolean;
+                        /** @description How extensions of an active grant are reviewed (POST /v1/requests/{id}/extend) */
+                        extension?: {
+                            /** @description Approvals an extension needs (default: the profile's) */
+                            required?: number;
+                            /** @description The longest a grant may last with its extensions (default: maxDurationSeconds) */
+                            maxTotalSeconds?: number;
+                        };
+                        /** @description Approvers who may also review a request still pending after afterSeconds */
+                        escalation?: {
+                            /** @description Counted from the request's creation; increasing across tiers */
+                            afterSeconds: number;
+                            approverGroups: string[];
+                        }[];
+                        onCall?: {
+                            /** @enum {string} */
+                            provider: "pagerduty";
+                            scheduleIds: string[];
+                        } | null;
                     };
                     conditions?: {
                         requireMfa?: boolean;
@@ -2270,12 +3852,90 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: change a profile: makes a new version (admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "name": "INC-42 hotfix on the payments API",
+                     *       "version": 1,
+                     *       "description": "INC-42 hotfix on the payments API",
+                     *       "roleArn": "INC-42 hotfix on the payments API",
+                     *       "externalId": "INC-42 hotfix on the payments API",
+                     *       "region": "INC-42 hotfix on the payments API",
+                     *       "maxDurationSeconds": 1,
+                     *       "defaultDurationSeconds": 1,
+                     *       "requesters": {
+                     *         "groups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "principals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "approval": {
+                     *         "required": 1,
+                     *         "approverGroups": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "approverPrincipals": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "pendingTtlSeconds": 1,
+                     *         "remindAfterSeconds": 1,
+                     *         "breakGlass": false,
+                     *         "requireApproverMfa": false,
+                     *         "extension": {
+                     *           "required": 1,
+                     *           "maxTotalSeconds": 1
+                     *         },
+                     *         "escalation": [
+                     *           {
+                     *             "afterSeconds": 1,
+                     *             "approverGroups": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ]
+                     *           }
+                     *         ],
+                     *         "onCall": {
+                     *           "provider": "pagerduty",
+                     *           "scheduleIds": [
+                     *             "INC-42 hotfix on the payments API"
+                     *           ]
+                     *         }
+                     *       },
+                     *       "conditions": {
+                     *         "requireMfa": false,
+                     *         "sourceCidrs": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "timeWindows": [
+                     *           {
+                     *             "days": [
+                     *               "mon"
+                     *             ],
+                     *             "start": "09:00",
+                     *             "end": "09:00",
+                     *             "timeZone": "INC-42 hotfix on the payments API"
+                     *           }
+                     *         ],
+                     *         "ticketPattern": "INC-42 hotfix on the payments API",
+                     *         "minJustificationLength": 1
+                     *       },
+                     *       "sessionPolicy": {},
+                     *       "sessionTags": {},
+                     *       "revocation": "INC-42 hotfix on the payments API",
+                     *       "notify": {
+                     *         "slackChannel": "INC-42 hotfix on the payments API"
+                     *       },
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         name: string;
@@ -2298,6 +3958,19 @@ export interface operations {
                             remindAfterSeconds: number | null;
                             breakGlass: boolean;
                             requireApproverMfa: boolean;
+                            extension: {
+                                required: number;
+                                maxTotalSeconds: number;
+                            };
+                            escalation: {
+                                afterSeconds: number;
+                                approverGroups: string[];
+                            }[];
+                            onCall: {
+                                /** @enum {string} */
+                                provider: "pagerduty";
+                                scheduleIds: string[];
+                            } | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -2335,6 +4008,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (updateProfile)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2344,6 +4031,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2353,6 +4048,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2362,6 +4065,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2371,6 +4082,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2380,6 +4099,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2389,6 +4116,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2398,6 +4133,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2407,6 +4150,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2416,6 +4167,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (updateProfile)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2439,12 +4198,57 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: requests the caller may see, newest first (own and reviewable; all for admins and auditors) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "INC-42 hotfix on the payments API",
+                     *           "status": "pending",
+                     *           "profileId": "INC-42 hotfix on the payments API",
+                     *           "profileName": "INC-42 hotfix on the payments API",
+                     *           "profileVersion": 1,
+                     *           "requesterId": "INC-42 hotfix on the payments API",
+                     *           "durationSeconds": 1,
+                     *           "justification": "INC-42 hotfix on the payments API",
+                     *           "ticket": "INC-42 hotfix on the payments API",
+                     *           "scope": {
+                     *             "actions": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "resources": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ]
+                     *           },
+                     *           "breakGlass": false,
+                     *           "startsAt": "2026-12-03T09:00:00.000Z",
+                     *           "endsAt": "2026-12-03T09:00:00.000Z",
+                     *           "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *           "approvalsRequired": 1,
+                     *           "reviews": [
+                     *             {
+                     *               "reviewerId": "INC-42 hotfix on the payments API",
+                     *               "decision": "approve",
+                     *               "comment": "INC-42 hotfix on the payments API",
+                     *               "channel": "api",
+                     *               "postHoc": false,
+                     *               "createdAt": "2026-12-03T09:00:00.000Z"
+                     *             }
+                     *           ],
+                     *           "revokedReason": "INC-42 hotfix on the payments API",
+                     *           "denyPolicyStatus": "pending",
+                     *           "createdAt": "2026-12-03T09:00:00.000Z",
+                     *           "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["Request"][];
                         nextCursor: string | null;
@@ -2457,6 +4261,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (listRequests)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2466,6 +4284,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2475,6 +4301,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2484,6 +4318,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2493,6 +4335,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2502,6 +4352,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2511,6 +4369,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2520,6 +4386,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2529,6 +4403,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (listRequests)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2570,12 +4452,52 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Created: ask for a profile for a bounded time (honours Idempotency-Key) */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @enum {string} */
@@ -2623,6 +4545,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (createRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2632,6 +4568,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2641,6 +4585,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2650,6 +4602,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2659,6 +4619,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2668,6 +4636,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2677,6 +4653,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2686,6 +4670,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2695,6 +4687,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2704,6 +4704,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (createRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2725,12 +4733,52 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: one request (its requester, its approvers, admins, auditors); with waitSeconds, a long-poll for its next status */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @enum {string} */
@@ -2778,6 +4826,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (getRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2787,6 +4849,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2796,6 +4866,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2805,6 +4883,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2814,6 +4900,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2823,6 +4917,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2832,6 +4934,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2841,6 +4951,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2850,6 +4968,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (getRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2879,12 +5005,52 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: approve or deny (an eligible approver who is not the requester) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @enum {string} */
@@ -2932,6 +5098,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (reviewRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2941,6 +5121,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2950,6 +5138,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2959,6 +5155,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2968,6 +5172,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2977,6 +5189,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2986,6 +5206,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2995,6 +5223,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3004,6 +5240,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3013,6 +5257,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (reviewRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3029,18 +5281,63 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "INC-42 hotfix on the payments API"
+                 *     }
+                 */
                 "application/json": {
                     reason?: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: withdraw a pending or approved request (requester) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @enum {string} */
@@ -3088,6 +5385,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (cancelRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3097,6 +5408,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3106,6 +5425,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3115,6 +5442,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3124,6 +5459,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3133,6 +5476,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3142,6 +5493,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3151,6 +5510,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3160,6 +5527,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3169,6 +5544,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (cancelRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3196,12 +5579,52 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: end an approved or active window now (requester or admin) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         id: string;
                         /** @enum {string} */
@@ -3249,6 +5672,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (revokeRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3258,6 +5695,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3267,6 +5712,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3276,6 +5729,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3285,6 +5746,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3294,6 +5763,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3303,6 +5780,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3312,6 +5797,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3321,6 +5814,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3330,6 +5831,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (revokeRequest)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3365,6 +5874,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "accessKeyId": "INC-42 hotfix on the payments API",
+                     *       "secretAccessKey": "INC-42 hotfix on the payments API",
+                     *       "sessionToken": "INC-42 hotfix on the payments API",
+                     *       "expiration": "2026-12-03T09:00:00.000Z",
+                     *       "region": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         accessKeyId: string;
                         secretAccessKey: string;
@@ -3381,6 +5899,7 @@ export interface operations {
                         /** Format: date-time */
                         Expiration: string;
                     };
+                    /** @example INC-42 hotfix on the payments API */
                     "text/plain": string;
                 };
             };
@@ -3390,6 +5909,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (issueCredentials)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3399,6 +5932,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3408,6 +5949,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3417,6 +5966,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3426,6 +5983,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3435,6 +6000,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3444,6 +6017,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3453,6 +6034,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3462,6 +6051,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3471,6 +6068,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "upstream-sts",
+                     *       "title": "AWS refused the call",
+                     *       "status": 502,
+                     *       "detail": "AWS refused the call (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3480,6 +6085,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (issueCredentials)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3501,12 +6114,18 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description OK: an AWS console sign-in URL for an active request (requester) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "url": "INC-42 hotfix on the payments API",
+                     *       "expiration": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
                     "application/json": {
                         url: string;
                         /** Format: date-time */
@@ -3520,6 +6139,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (consoleSignIn)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3529,6 +6162,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3538,6 +6179,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3547,6 +6196,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3556,6 +6213,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3565,6 +6230,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3574,6 +6247,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3583,6 +6264,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3592,6 +6281,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3601,6 +6298,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "upstream-sts",
+                     *       "title": "AWS refused the call",
+                     *       "status": 502,
+                     *       "detail": "AWS refused the call (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3610,6 +6315,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (consoleSignIn)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3635,12 +6348,34 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: audit events, newest first by default (auditors and admins; others: their own requests) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": "INC-42 hotfix on the payments API",
+                     *           "occurredAt": "2026-12-03T09:00:00.000Z",
+                     *           "actor": {
+                     *             "id": "INC-42 hotfix on the payments API",
+                     *             "kind": "INC-42 hotfix on the payments API"
+                     *           },
+                     *           "action": "INC-42 hotfix on the payments API",
+                     *           "requestId": "INC-42 hotfix on the payments API",
+                     *           "profileId": "INC-42 hotfix on the payments API",
+                     *           "sourceIp": "INC-42 hotfix on the payments API",
+                     *           "details": {},
+                     *           "prevHash": "INC-42 hotfix on the payments API",
+                     *           "hash": "INC-42 hotfix on the payments API"
+                     *         }
+                     *       ],
+                     *       "nextCursor": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         items: components["schemas"]["AuditEvent"][];
                         nextCursor: string | null;
@@ -3653,6 +6388,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (queryAudit)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3662,6 +6411,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3671,6 +6428,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3680,6 +6445,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3689,6 +6462,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3698,6 +6479,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3707,6 +6496,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3716,6 +6513,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3725,6 +6530,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (queryAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3753,7 +6566,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example INC-42 hotfix on the payments API */
                     "application/x-ndjson": string;
+                    /** @example INC-42 hotfix on the payments API */
                     "text/csv": string;
                 };
             };
@@ -3763,6 +6578,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (exportAudit)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3772,6 +6601,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3781,6 +6618,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3790,6 +6635,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3799,6 +6652,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3808,6 +6669,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3817,6 +6686,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3826,6 +6703,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3835,6 +6720,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (exportAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3852,12 +6745,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description OK: recompute the hash chain (auditors and admins); names the first broken event */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "ok": false,
+                     *       "checked": 1,
+                     *       "firstBrokenId": "INC-42 hotfix on the payments API"
+                     *     }
+                     */
                     "application/json": {
                         ok: boolean;
                         checked: number;
@@ -3871,6 +6771,20 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (verifyAudit)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3880,6 +6794,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3889,6 +6811,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3898,6 +6828,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3907,6 +6845,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3916,6 +6862,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3925,6 +6879,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3934,6 +6896,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3943,6 +6913,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (verifyAudit)"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
