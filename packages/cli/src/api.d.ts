@@ -253,6 +253,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ask for more time on an active request (requester); reviewed under approval.extension */
+        post: operations["extendRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/{id}/credentials": {
         parameters: {
             query?: never;
@@ -434,6 +451,9 @@ export interface components {
         };
         Request: {
             id: string;
+            /** @description extension: a request for more time on its parent (SPEC §12) */
+            kind: "access" | "extension";
+            parentId: string | null;
             /** @enum {string} */
             status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
             profileId: string;
@@ -4209,6 +4229,8 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "id": "INC-42 hotfix on the payments API",
+                     *           "kind": "access",
+                     *           "parentId": "INC-42 hotfix on the payments API",
                      *           "status": "pending",
                      *           "profileId": "INC-42 hotfix on the payments API",
                      *           "profileName": "INC-42 hotfix on the payments API",
@@ -4461,6 +4483,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
                      *       "status": "pending",
                      *       "profileId": "INC-42 hotfix on the payments API",
                      *       "profileName": "INC-42 hotfix on the payments API",
@@ -4500,6 +4524,9 @@ export interface operations {
                      */
                     "application/json": {
                         id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
                         /** @enum {string} */
                         status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
                         profileId: string;
@@ -4742,6 +4769,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
                      *       "status": "pending",
                      *       "profileId": "INC-42 hotfix on the payments API",
                      *       "profileName": "INC-42 hotfix on the payments API",
@@ -4781,6 +4810,9 @@ export interface operations {
                      */
                     "application/json": {
                         id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
                         /** @enum {string} */
                         status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
                         profileId: string;
@@ -5014,6 +5046,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
                      *       "status": "pending",
                      *       "profileId": "INC-42 hotfix on the payments API",
                      *       "profileName": "INC-42 hotfix on the payments API",
@@ -5053,6 +5087,9 @@ export interface operations {
                      */
                     "application/json": {
                         id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
                         /** @enum {string} */
                         status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
                         profileId: string;
@@ -5301,6 +5338,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
                      *       "status": "pending",
                      *       "profileId": "INC-42 hotfix on the payments API",
                      *       "profileName": "INC-42 hotfix on the payments API",
@@ -5340,6 +5379,9 @@ export interface operations {
                      */
                     "application/json": {
                         id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
                         /** @enum {string} */
                         status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
                         profileId: string;
@@ -5588,6 +5630,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
                      *       "status": "pending",
                      *       "profileId": "INC-42 hotfix on the payments API",
                      *       "profileName": "INC-42 hotfix on the payments API",
@@ -5627,6 +5671,9 @@ export interface operations {
                      */
                     "application/json": {
                         id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
                         /** @enum {string} */
                         status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
                         profileId: string;
@@ -5837,6 +5884,301 @@ export interface operations {
                      *       "title": "Temporarily unavailable",
                      *       "status": 503,
                      *       "detail": "Temporarily unavailable (revokeRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    extendRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "durationSeconds": 3600,
+                 *       "justification": "INC-42: the migration needs another hour"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Seconds added to the window */
+                    durationSeconds: number;
+                    justification: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Created: ask for more time on an active request (requester); reviewed under approval.extension */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "INC-42 hotfix on the payments API",
+                     *       "kind": "access",
+                     *       "parentId": "INC-42 hotfix on the payments API",
+                     *       "status": "pending",
+                     *       "profileId": "INC-42 hotfix on the payments API",
+                     *       "profileName": "INC-42 hotfix on the payments API",
+                     *       "profileVersion": 1,
+                     *       "requesterId": "INC-42 hotfix on the payments API",
+                     *       "durationSeconds": 1,
+                     *       "justification": "INC-42 hotfix on the payments API",
+                     *       "ticket": "INC-42 hotfix on the payments API",
+                     *       "scope": {
+                     *         "actions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "resources": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ]
+                     *       },
+                     *       "breakGlass": false,
+                     *       "startsAt": "2026-12-03T09:00:00.000Z",
+                     *       "endsAt": "2026-12-03T09:00:00.000Z",
+                     *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
+                     *       "approvalsRequired": 1,
+                     *       "reviews": [
+                     *         {
+                     *           "reviewerId": "INC-42 hotfix on the payments API",
+                     *           "decision": "approve",
+                     *           "comment": "INC-42 hotfix on the payments API",
+                     *           "channel": "api",
+                     *           "postHoc": false,
+                     *           "createdAt": "2026-12-03T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "revokedReason": "INC-42 hotfix on the payments API",
+                     *       "denyPolicyStatus": "pending",
+                     *       "createdAt": "2026-12-03T09:00:00.000Z",
+                     *       "updatedAt": "2026-12-03T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        id: string;
+                        /** @description extension: a request for more time on its parent (SPEC §12) */
+                        kind: "access" | "extension";
+                        parentId: string | null;
+                        /** @enum {string} */
+                        status: "pending" | "approved" | "active" | "denied" | "cancelled" | "expired" | "ended" | "revoked";
+                        profileId: string;
+                        /** @description The profile's name now (it may have been renamed since) */
+                        profileName: string;
+                        profileVersion: number;
+                        requesterId: string;
+                        durationSeconds: number;
+                        justification: string;
+                        ticket: string | null;
+                        scope: {
+                            actions: string[];
+                            resources: string[];
+                        } | null;
+                        breakGlass: boolean;
+                        startsAt: string | null;
+                        endsAt: string | null;
+                        /** Format: date-time */
+                        pendingExpiresAt: string;
+                        approvalsRequired: number;
+                        reviews: {
+                            reviewerId: string;
+                            decision: "approve" | "deny";
+                            comment: string | null;
+                            channel: "api" | "slack";
+                            postHoc: boolean;
+                            /** Format: date-time */
+                            createdAt: string;
+                        }[];
+                        revokedReason: string | null;
+                        /** @description deny-policy revocation: whether the Deny statement is on the role */
+                        denyPolicyStatus: "pending" | "applied" | "removed" | "failed" | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (extendRequest)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "Conflict (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (extendRequest)"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
