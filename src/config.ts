@@ -42,6 +42,8 @@ export interface Config {
   publicUrl: string | undefined;
   /** On-call auto-approval (SPEC §12): off for every profile while the token is unset. */
   pagerDuty: { apiUrl: string; token: string | undefined };
+  /** BREVET_DEMO=1 (or `npm start -- --demo`): dev mode creates the demo people and profile once (SPEC §10.2). */
+  demo: boolean;
 }
 
 export interface OidcConfig {
@@ -114,7 +116,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     port: integer('PORT', read('PORT'), 3000, 0, 65535),
-    host: read('HOST') ?? '0.0.0.0',
+    // Dev mode is for trying Brevet on one machine: loopback only, unless HOST says otherwise (SPEC §10.2).
+    host: read('HOST') ?? (databaseUrl === undefined ? '127.0.0.1' : '0.0.0.0'),
     logLevel: oneOf('LOG_LEVEL', read('LOG_LEVEL'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     databaseUrl,
     redisUrl: optionalUrl(read, 'REDIS_URL'),
@@ -139,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
     authFailuresPerMinute: integer('BREVET_AUTH_FAILURES_PER_MINUTE', read('BREVET_AUTH_FAILURES_PER_MINUTE'), 30, 0, 1_000_000),
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
+    demo: boolean('BREVET_DEMO', read('BREVET_DEMO'), false),
     pagerDuty: { apiUrl: optionalUrl(read, 'PAGERDUTY_API_URL') ?? 'https://api.pagerduty.com', token: read('PAGERDUTY_TOKEN') },
   };
 }

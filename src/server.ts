@@ -3,6 +3,8 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { buildDeps } from './deps.js';
 import { startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
+import { seedDemo, type DemoSeed } from './dev/demo.js';
+import { embeddedDatabaseProgress, publicBaseUrl, readyText } from './dev/first-run.js';
 import { createLogger } from './logging.js';
 import { countCatchups } from './metrics/observe.js';
 import { runSelfChecks } from './ops/self-checks.js';
@@ -23,17 +25,22 @@ async function main(): Promise<void> {
     );
   }
 
+  // `npm start -- --demo` passes the flag through to this process.
+  const demo = config.demo || process.argv.slice(2).includes('--demo');
+  if (demo && !devMode) logger.warn('BREVET_DEMO / --demo ignored: the demo people and profile are for dev mode only (no DATABASE_URL)');
+
+  // Creating and migrating the embedded database takes seconds on a first start: say so, on the terminal.
+  const progress = devMode ? embeddedDatabaseProgress(config.dataDir, (text) => process.stdout.write(text)) : undefined;
   const deps = buildDeps(config, logger);
   if (config.migrateOnStart) await deps.database.migrate();
+  progress?.done();
   const bootstrap = await ensureBootstrapAdmin(deps, {
     adminGroups: config.adminGroups,
     givenKey: config.bootstrapAdminKey,
     generate: devMode,
   });
-  if (bootstrap?.generated === true) {
-    // Printed to the terminal once, never to the structured log: it is a secret.
-    process.stdout.write(`\nBrevet admin API key (shown once, store it now):\n\n  ${bootstrap.key}\n\n`);
-  } else if (bootstrap !== undefined) {
+  // A generated key (dev mode only) is printed once, to the terminal when ready (below), never to the structured log.
+  if (bootstrap !== undefined && !bootstrap.generated) {
     logger.info('bootstrap admin installed with BREVET_BOOTSTRAP_ADMIN_KEY');
   } else if (config.bootstrapAdminKey !== undefined) {
     // Changing the variable does not rotate a key: say so instead of failing silently.
@@ -60,9 +67,22 @@ async function main(): Promise<void> {
     await deps.close();
   });
 
+  const seeded: DemoSeed | undefined = devMode && demo ? await seedDemo(deps) : undefined;
   await app.listen({ port: config.port, host: config.host });
   // After listening, so a slow AWS or Redis answer never delays readiness; each finding is logged once.
   void runSelfChecks(deps).catch((error: unknown) => logger.warn({ err: error }, 'start-up self-checks could not run'));
+  if (devMode) {
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    process.stdout.write(
+      readyText({
+        url: publicBaseUrl(config.host, port),
+        generatedKey: bootstrap?.generated === true ? bootstrap.key : undefined,
+        givenKeyInstalled: bootstrap !== undefined && !bootstrap.generated,
+        demo: seeded,
+      }),
+    );
+  }
 }
 
 function parseConfigOrExit(): Config {

@@ -21,7 +21,9 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 3000,
-      host: '0.0.0.0',
+      // Dev mode listens on loopback only (SPEC §10.2).
+      host: '127.0.0.1',
+      demo: false,
       logLevel: 'info',
       databaseUrl: undefined,
       redisUrl: undefined,
@@ -39,6 +41,13 @@ describe('loadConfig', () => {
       authFailuresPerMinute: 30,
       slack: { signingSecret: undefined, botToken: undefined, apiUrl: undefined, teamId: undefined, appId: undefined },
     });
+  });
+
+  it('listens on every address in production and where HOST says in dev mode; BREVET_DEMO turns the demo on', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/brevet' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ BREVET_DEMO: '1' }).demo).toBe(true);
+    expect(() => loadConfig({ BREVET_DEMO: 'yes please' })).toThrow(/BREVET_DEMO/);
   });
 
   it('reads a production environment', () => {

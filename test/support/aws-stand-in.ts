@@ -119,6 +119,8 @@ const checkName = (problems: string[], field: string, value: string | undefined,
 
 export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<AwsStandIn> {
   const assumeRoleFaults: StsFault[] = [];
+  /** Sessions handed out, by access key id: GetCallerIdentity answers for them as AWS does. */
+  const sessions = new Map<string, { account: string; roleName: string; sessionName: string }>();
   const iamFaults: StsFault[] = [];
 
   // The request id goes in the body and in x-amzn-RequestId, where the SDK reads $metadata.requestId.
@@ -209,6 +211,7 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       expiration,
     };
     stand.issued.push(creds);
+    sessions.set(creds.accessKeyId, { account: account!, roleName: roleName!, sessionName: sessionName! });
     // Real role IDs are stable per role, so derive it from the ARN rather than randomising.
     const roleId = `AROA${Array.from(createHash('sha256').update(call.roleArn).digest().subarray(0, 17), (b) => UPPER_ALNUM[b % 36]).join('')}`;
     // Rough stand-in for AWS's compressed-size percentage; only reported when a policy or tags were sent.
@@ -286,8 +289,12 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
           if (applyFault(res, ns, assumeRoleFaults.shift())) return;
           sendResult(res, ns, action, validateAndIssue(call, params));
         } else if (action === 'GetCallerIdentity') {
-          // Who the caller is: Brevet's own IAM user in the stand-in's account.
-          sendResult(res, ns, action, el('Arn', `arn:aws:iam::${stand.account}:user/brevet`) + el('UserId', 'AIDABREVETTEST') + el('Account', stand.account));
+          // Who the caller is: a session this stand-in handed out, else Brevet's own IAM user in its account.
+          const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
+          const session = sessions.get(accessKeyId);
+          const arn = session === undefined ? `arn:aws:iam::${stand.account}:user/brevet` : `arn:aws:sts::${session.account}:assumed-role/${session.roleName}/${session.sessionName}`;
+          const userId = session === undefined ? 'AIDABREVETTEST' : `AROASTANDIN:${session.sessionName}`;
+          sendResult(res, ns, action, `${el('Arn', arn)}${el('UserId', userId)}${el('Account', session?.account ?? stand.account)}`);
         } else if (isIam) {
           const rest = [...params].filter(([k]) => k !== 'Action' && k !== 'Version');
           stand.iamCalls.push({ action, params: Object.fromEntries(rest) });

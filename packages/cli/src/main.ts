@@ -36,7 +36,7 @@ const HELP = `brevet — just-in-time AWS access
   brevet request <profile> --reason TEXT [--duration 30m|1h|1800] [--ticket T] [--start ISO]
                  [--scope-actions a,b] [--break-glass] [--wait [--timeout 15m]]
   brevet status <id>                        one request
-  brevet ls [--mine|--reviewable] [--status S]
+  brevet ls [--mine|--reviewable] [--status S] [-q]   (-q: ids only)
   brevet approve <id> [--comment T]         brevet deny <id> [--comment T]
   brevet cancel <id>                        brevet revoke <id> [--reason T]
   brevet credentials <id> [--format env|json|credential_process]

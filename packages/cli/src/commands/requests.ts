@@ -70,7 +70,11 @@ export async function status(ctx: Context, argv: string[]): Promise<void> {
 }
 
 export async function list(ctx: Context, argv: string[]): Promise<void> {
-  const args = parse(argv, { mine: { type: 'boolean' }, reviewable: { type: 'boolean' }, status: { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const args = parse(
+    argv,
+    { mine: { type: 'boolean' }, reviewable: { type: 'boolean' }, status: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
+    { min: 0, max: 0, names: '' },
+  );
   const statusFilter = text(args, 'status') as RequestView['status'] | undefined;
   const query = {
     ...(flag(args, 'mine') ? { mine: true } : {}),
@@ -80,6 +84,8 @@ export async function list(ctx: Context, argv: string[]): Promise<void> {
   };
   const page = await unwrap(ctx.connection().url, ctx.api().GET('/v1/requests', { params: { query } }));
   if (flag(args, 'json')) return ctx.json(page);
+  // -q: the ids alone, one a line, for $(…) in scripts.
+  if (flag(args, 'quiet')) return page.items.forEach((item) => ctx.out(item.id));
   if (page.items.length === 0) return ctx.say('no requests');
   for (const item of page.items) ctx.out(requestLine(item));
   if (page.nextCursor !== null) ctx.say('(the newest 100; narrow with --status, --mine or --reviewable)');
