@@ -121,6 +121,12 @@ export const requests = pgTable(
     pendingExpiresAt: timestamps('pending_expires_at').notNull(),
     remindAt: timestamps('remind_at'),
     remindedAt: timestamps('reminded_at'),
+    /** When the request left `pending` (any way); escalation tiers join only while it is pending (SPEC §12). */
+    decidedAt: timestamps('decided_at'),
+    /** When the next escalation tier is due to be announced; null when none is left. */
+    escalateAt: timestamps('escalate_at'),
+    /** How many escalation tiers were announced (audited `request.escalated`). */
+    escalatedTiers: integer('escalated_tiers').notNull().default(0),
     /** Set once the requester was told the window ends soon (SPEC §8), so it is said once. */
     endingNoticeAt: timestamps('ending_notice_at'),
     revokedReason: text('revoked_reason'),

@@ -24,8 +24,14 @@ export interface AccessCase {
     reviewedByViewer?: 'approve' | 'deny';
     /** Seconds between creation and `now` (for timed rules such as escalation tiers). */
     ageSeconds?: number;
+    /** Escalation tiers of the profile version (SPEC §12). */
+    escalation?: { afterSeconds: number; approverGroups: string[] }[];
+    /** Seconds after creation when a decided request left `pending` (default: at creation). */
+    decidedAfterSeconds?: number;
   };
   expected: { approver: boolean; sees: boolean; awaitsReview: boolean };
+  /** Whether the viewer approves some request of the profile (every tier); default: `expected.approver`. */
+  approvesUnderProfile?: boolean;
 }
 
 const person = (id: string, email: string | null, groups: string[] = [], roles: Partial<Viewer> = {}): Viewer => ({
@@ -54,6 +60,15 @@ const approverOnly = { approver: true, sees: true, awaitsReview: false };
 const seesOnly = { approver: false, sees: true, awaitsReview: false };
 
 const sre = { requesterId: ALICE.id, approverGroups: ['sre'] };
+const LEAD = person('prn_lead', 'lead@x.com', ['sre-leads']);
+const CTO = person('prn_cto', 'cto@x.com', ['cto-office']);
+const escalating = {
+  ...sre,
+  escalation: [
+    { afterSeconds: 900, approverGroups: ['sre-leads'] },
+    { afterSeconds: 3600, approverGroups: [' cto-office'] },
+  ],
+};
 
 export const ACCESS_CASES: AccessCase[] = [
   // Who is an approver (rules 2 and 10).
@@ -103,6 +118,27 @@ export const ACCESS_CASES: AccessCase[] = [
   { name: 'a revoked break-glass session', viewer: BOB, request: { ...sre, status: 'revoked', breakGlass: true }, expected: approverOnly },
   { name: 'a break-glass session of a service account in the group', viewer: ROBOT, request: { ...sre, status: 'active', breakGlass: true }, expected: no },
   { name: 'an old pending request, still within its TTL', viewer: BOB, request: { ...sre, ageSeconds: 80_000 }, expected: yes },
+
+  // Escalation tiers (SPEC §12): a tier approves a request still pending after its afterSeconds.
+  { name: 'a tier member before the moment', viewer: LEAD, request: { ...escalating, ageSeconds: 899 }, expected: no, approvesUnderProfile: true },
+  { name: 'a tier member at the moment', viewer: LEAD, request: { ...escalating, ageSeconds: 900 }, expected: yes },
+  { name: 'a tier member after the moment', viewer: LEAD, request: { ...escalating, ageSeconds: 5000 }, expected: yes },
+  { name: 'the second tier between the two moments', viewer: CTO, request: { ...escalating, ageSeconds: 2000 }, expected: no, approvesUnderProfile: true },
+  { name: 'the second tier after its moment', viewer: CTO, request: { ...escalating, ageSeconds: 3600 }, expected: yes },
+  { name: 'the first approvers keep their right after the tiers join', viewer: BOB, request: { ...escalating, ageSeconds: 5000 }, expected: yes },
+  {
+    name: 'a tier member of a request decided before the moment, long after it',
+    viewer: LEAD,
+    request: { ...escalating, status: 'active', decidedAfterSeconds: 600, ageSeconds: 5000 },
+    expected: no,
+    approvesUnderProfile: true,
+  },
+  { name: 'a tier member of a request decided after the moment', viewer: LEAD, request: { ...escalating, status: 'denied', decidedAfterSeconds: 1000, ageSeconds: 5000 }, expected: approverOnly },
+  { name: 'a tier member who reviewed', viewer: LEAD, request: { ...escalating, required: 2, reviewedByViewer: 'approve', ageSeconds: 1000 }, expected: approverOnly },
+  { name: 'a tier member past the TTL', viewer: LEAD, request: { ...escalating, pendingTtlPassed: true }, expected: approverOnly },
+  { name: 'the requester in a tier group never awaits their own review', viewer: person('prn_lead_req', 'lr@x.com', ['dev', 'sre-leads']), request: { ...escalating, requesterId: 'prn_lead_req', ageSeconds: 1000 }, expected: approverOnly },
+  { name: 'a service account in a tier group is not an approver', viewer: service('prn_leadbot', ['sre-leads']), request: { ...escalating, ageSeconds: 1000 }, expected: no, approvesUnderProfile: false },
+  { name: 'a tier group with a suffix is another group', viewer: person('prn_leads2', 'l2@x.com', ['sre-leads-2']), request: { ...escalating, ageSeconds: 5000 }, expected: no },
 ];
 
 /** The moment every case is judged at. */
@@ -121,6 +157,7 @@ export function caseDefinition(c: AccessCase): ProfileDefinition {
         approverGroups: c.request.approverGroups ?? [],
         approverPrincipals: c.request.approverPrincipals ?? [],
         pendingTtlSeconds: PENDING_TTL_SECONDS,
+        escalation: c.request.escalation ?? [],
       },
     },
     { roleChaining: false },
@@ -130,14 +167,16 @@ export function caseDefinition(c: AccessCase): ProfileDefinition {
 }
 
 /** The request of a case, as the rules see it. */
-export function caseRequest(c: AccessCase): { parties: RequestParties; facts: RequestFacts; createdAt: Date } {
+export function caseRequest(c: AccessCase): { parties: RequestParties; facts: RequestFacts; createdAt: Date; decidedAt: Date | null } {
   const definition = caseDefinition(c);
   const createdAt = new Date(CASE_NOW.getTime() - (c.request.pendingTtlPassed === true ? PENDING_TTL_SECONDS + 1 : (c.request.ageSeconds ?? 60)) * 1000);
   const status = c.request.status ?? 'pending';
+  const decidedAt = status === 'pending' ? null : new Date(createdAt.getTime() + (c.request.decidedAfterSeconds ?? 0) * 1000);
   const window = status === 'pending' ? null : { startsAt: createdAt, endsAt: new Date(createdAt.getTime() + 3_600_000) };
   return {
     createdAt,
-    parties: { requesterId: c.request.requesterId, createdAt, approval: definition.approval },
+    decidedAt,
+    parties: { requesterId: c.request.requesterId, createdAt, decidedAt, approval: definition.approval },
     facts: {
       kind: 'access',
       status,

@@ -16,15 +16,31 @@ import type { Principal, Viewer } from './request-access.js';
 const approval = sql`(${profileVersions.definition}->'approval')`;
 
 /**
- * `isApproverOf`: `approverAudiences` + `approvesIn` over the request's own profile version.
- * One audience today; escalation tiers add theirs here, timed from `requests.created_at`.
+ * `pendingSecondsAt`: seconds from `requests.created_at` to `now`, or to `decided_at` when earlier.
+ * Timestamps are stored from JavaScript dates (milliseconds), so the arithmetic is exact.
  */
-export function approverOfRequestSql(who: Principal, _now: Date): SQL {
+function pendingSecondsSql(now: Date): SQL {
+  const at = sql`${now.toISOString()}::timestamptz`;
+  return sql`extract(epoch from (least(${at}, coalesce(${requests.decidedAt}, ${at})) - ${requests.createdAt}))`;
+}
+
+/**
+ * `isApproverOf`: `approverAudiences` + `approvesIn` over the request's own profile version: its
+ * approver groups and principals, then each escalation tier (groups only) whose `afterSeconds`
+ * have passed while the request was pending.
+ */
+export function approverOfRequestSql(who: Principal, now: Date): SQL {
   const names = [who.id];
   const matches: SQL[] = [];
   if (who.kind === 'person') {
     if (who.email !== null) names.push(canonicalEmail(who.email));
-    if (who.groups.length > 0) matches.push(sql`jsonb_exists_any(${approval}->'approverGroups', ${sql.param([...who.groups])}::text[])`);
+    if (who.groups.length > 0) {
+      const groups = sql`${sql.param([...who.groups])}::text[]`;
+      matches.push(sql`jsonb_exists_any(${approval}->'approverGroups', ${groups})`);
+      matches.push(
+        sql`exists (select 1 from jsonb_array_elements(coalesce(${approval}->'escalation', '[]'::jsonb)) as tier where (tier->>'afterSeconds')::numeric <= ${pendingSecondsSql(now)} and jsonb_exists_any(tier->'approverGroups', ${groups}))`,
+      );
+    }
   }
   matches.push(sql`jsonb_exists_any(${approval}->'approverPrincipals', ${sql.param(names)}::text[])`);
   return sql`exists (select 1 from ${profileVersions} where ${profileVersions.profileId} = ${requests.profileId} and ${profileVersions.version} = ${requests.profileVersion} and (${or(...matches)}))`;

@@ -7,7 +7,9 @@
  *
  * Every function takes `now`: eligibility is judged at that moment (rule 2), and escalation tiers
  * (SPEC §12, approvers who join once a request has waited long enough) enter in
- * `approverAudiences` alone, counted from the request's creation.
+ * `approverAudiences` alone, counted from the request's creation to `now` — or to its decision,
+ * for a decided request: nothing escalates once it is decided, and a tier that joined before
+ * keeps seeing what it could review.
  */
 import { isInAudience, type Audience } from './eligibility.js';
 import { decide, type RequestFacts } from './lifecycle.js';
@@ -28,22 +30,31 @@ export interface Viewer extends Principal {
 }
 
 /** The approver rules of a profile version (entries canonical, as `buildProfileDefinition` stores them). */
-export type ApproverRules = Pick<ApprovalPolicy, 'approverGroups' | 'approverPrincipals'>;
+export type ApproverRules = Pick<ApprovalPolicy, 'approverGroups' | 'approverPrincipals'> & Partial<Pick<ApprovalPolicy, 'escalation'>>;
 
 /** What decides who approves and sees a request: its requester, its profile version's rules, its age. */
 export interface RequestParties {
   requesterId: string;
   createdAt: Date;
+  /** When it left `pending`; null while pending. */
+  decidedAt: Date | null;
   approval: ApproverRules;
 }
 
 /**
- * The audiences that approve a request `elapsedSeconds` after its creation. Today one: the
- * profile version's approver groups and principals. Escalation tiers join the list here once
- * their `afterSeconds` have passed; the SQL twin mirrors this function.
+ * The audiences that approve a request that has been pending for `pendingSeconds`: the profile
+ * version's approver groups and principals, then each escalation tier whose `afterSeconds` have
+ * passed (earlier tiers keep their right). Tiers name groups only. The SQL twin mirrors this.
  */
-export function approverAudiences(approval: ApproverRules, _elapsedSeconds: number): Audience[] {
-  return [{ groups: approval.approverGroups, principals: approval.approverPrincipals }];
+export function approverAudiences(approval: ApproverRules, pendingSeconds: number): Audience[] {
+  const tiers = (approval.escalation ?? []).filter((tier) => tier.afterSeconds <= pendingSeconds);
+  return [{ groups: approval.approverGroups, principals: approval.approverPrincipals }, ...tiers.map((tier) => ({ groups: tier.approverGroups, principals: [] }))];
+}
+
+/** How long the request was pending at `now`: until now, or until its decision. */
+export function pendingSecondsAt(request: Pick<RequestParties, 'createdAt' | 'decidedAt'>, now: Date): number {
+  const until = request.decidedAt !== null && request.decidedAt < now ? request.decidedAt : now;
+  return (until.getTime() - request.createdAt.getTime()) / 1000;
 }
 
 /**
@@ -61,8 +72,7 @@ export function approvesIn(audience: Audience, who: Principal): boolean {
  * allowed to review: the requester may be in the approver group and still never reviews (rule 1).
  */
 export function isApproverOf(request: RequestParties, who: Principal, now: Date): boolean {
-  const elapsedSeconds = (now.getTime() - request.createdAt.getTime()) / 1000;
-  return approverAudiences(request.approval, elapsedSeconds).some((audience) => approvesIn(audience, who));
+  return approverAudiences(request.approval, pendingSecondsAt(request, now)).some((audience) => approvesIn(audience, who));
 }
 
 /** Whether `who` approves requests of a profile at some point of their life (every tier): for reading the profile. */

@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import { removeDenyPolicy } from '../credentials/deny-policy-revocation.js';
 import type { RequestEffects } from '../requests/effects.js';
 import { notifyEndingSoon } from '../requests/notify-ending-soon.js';
+import { escalateRequest } from '../requests/escalate-request.js';
 import { remindApprovers } from '../requests/remind-approvers.js';
 import { findRequest } from '../requests/repo.js';
 import { runTimedTransition } from '../requests/run-timed-transition.js';
@@ -55,6 +56,8 @@ function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify'>, requestI
       return runTimedTransition(deps, requestId, 'expire');
     case 'remind':
       return remindApprovers(deps, requestId);
+    case 'escalate':
+      return escalateRequest(deps, requestId);
     case 'revocation-cleanup':
       return removeDenyPolicy(deps, requestId);
     case 'ending-soon':

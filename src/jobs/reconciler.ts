@@ -44,6 +44,7 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
         and(eq(requests.status, 'approved'), lte(requests.startsAt, now)),
         and(eq(requests.status, 'pending'), lte(requests.pendingExpiresAt, now)),
         and(eq(requests.status, 'pending'), lte(requests.remindAt, now), isNull(requests.remindedAt)),
+        and(eq(requests.status, 'pending'), lte(requests.escalateAt, now)),
         and(eq(requests.denyPolicyStatus, 'applied'), lte(requests.revocationCleanupAt, now)),
       ),
     )

@@ -23,6 +23,7 @@ export function dueJobsOf(request: RequestRow): ScheduledJob[] {
     case 'pending':
       jobs.push({ name: 'expire-pending', payload, runAt: request.pendingExpiresAt });
       if (request.remindAt !== null && request.remindedAt === null) jobs.push({ name: 'remind', payload, runAt: request.remindAt });
+      if (request.escalateAt !== null) jobs.push({ name: 'escalate', payload, runAt: request.escalateAt });
       break;
     case 'approved':
       if (request.startsAt !== null) jobs.push({ name: 'activate', payload, runAt: request.startsAt });
@@ -71,6 +72,10 @@ export function createRequestEffects(deps: {
           if (deps.slack && REQUESTER_EVENTS.has(event)) {
             deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:requester'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
           }
+        }
+        if (deps.slack && change.events.includes('request.escalated')) {
+          // DMs reach the new tier through the message sync below; a channel gets a reply in its thread.
+          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:escalation'], { event: 'request.escalated', requestId: request.id, payload: { requestId: request.id, event: 'request.escalated' } })));
         }
         if (deps.slack && change.events.includes('request.reminded')) {
           deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:reminder'], { event: 'request.reminded', requestId: request.id, payload: { requestId: request.id, event: 'request.reminded' } })));

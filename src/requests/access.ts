@@ -5,8 +5,8 @@ import * as rules from '../domain/request-access.js';
 import type { RequestRow } from './repo.js';
 
 /** A stored request and the profile version it was made under, as the access rules see them. */
-export function partiesOf(request: Pick<RequestRow, 'requesterId' | 'createdAt'>, definition: Pick<ProfileDefinition, 'approval'>): rules.RequestParties {
-  return { requesterId: request.requesterId, createdAt: request.createdAt, approval: definition.approval };
+export function partiesOf(request: Pick<RequestRow, 'requesterId' | 'createdAt' | 'decidedAt'>, definition: Pick<ProfileDefinition, 'approval'>): rules.RequestParties {
+  return { requesterId: request.requesterId, createdAt: request.createdAt, decidedAt: request.decidedAt, approval: definition.approval };
 }
 
 /** `isApproverOf` of domain/request-access.ts for a stored request. */

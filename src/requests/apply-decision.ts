@@ -68,6 +68,7 @@ export async function applyDecision(
       ? request
       : await updateRequest(tx, request.id, {
           status: decision.status,
+          ...(request.status === 'pending' && decision.status !== 'pending' ? { decidedAt: now, escalateAt: null } : {}),
           ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
           ...(decision.status === 'revoked' ? { revokedReason: context.reason ?? null } : {}),
           ...(decision.status === 'revoked' && context.revocation === 'deny-policy' ? await denyPolicyMark(tx, request, now) : {}),
@@ -97,7 +98,7 @@ async function expireExtensionsOf(tx: Tx, clock: Clock, parent: RequestRow): Pro
   for (const extension of await lockPendingExtensions(tx, parent.id)) {
     const decision = decide(factsOf(extension, []), { kind: 'parent-ended' }, clock.now());
     if (!decision.ok) continue;
-    await updateRequest(tx, extension.id, { status: decision.status, updatedAt: clock.now() });
+    await updateRequest(tx, extension.id, { status: decision.status, decidedAt: clock.now(), escalateAt: null, updatedAt: clock.now() });
     for (const event of decision.events) {
       await appendAudit(tx, clock, {
         actor: systemActor,

@@ -6,6 +6,7 @@ import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
 import { newId } from '../domain/ids.js';
+import { nextEscalationAt } from '../domain/escalation.js';
 import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
 import { checkScope } from '../domain/session-policy.js';
@@ -87,6 +88,8 @@ export async function createRequest(
       startsAt: decision.window?.startsAt ?? plan.startsAt,
       endsAt: decision.window?.endsAt ?? plan.endsAt,
       slackChannel: profile.definition.notify.slackChannel,
+      decidedAt: decision.status === 'pending' ? null : now,
+      escalateAt: decision.status === 'pending' ? nextEscalationAt(profile.definition.approval.escalation, 0, now, plan.pendingExpiresAt) : null,
       createdAt: now,
       updatedAt: now,
     });

@@ -1,6 +1,6 @@
 import type { LifecycleEvent } from '../domain/lifecycle.js';
 
-export type NotifiableEvent = LifecycleEvent | 'request.created' | 'request.reminded' | 'request.ending-soon' | 'request.extended';
+export type NotifiableEvent = LifecycleEvent | 'request.created' | 'request.reminded' | 'request.ending-soon' | 'request.extended' | 'request.escalated';
 
 /** A committed change of a request, for what follows it outside the transaction. */
 export interface RequestChange {

@@ -3,6 +3,7 @@ import { appendAudit } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
+import { nextEscalationAt } from '../domain/escalation.js';
 import { extensionPendingExpiry, planExtension } from '../domain/extension.js';
 import { newId } from '../domain/ids.js';
 import { decideOnCreation } from '../domain/lifecycle.js';
@@ -112,7 +113,15 @@ export async function extendRequest(deps: Deps, caller: Caller, parentId: string
     };
     const decision = decideOnCreation({ ...row, status: 'pending', reviews: [] }, now);
     if (!decision.ok) throw new Error('a new extension cannot be refused by the lifecycle');
-    const extension = await insertRequest(tx, { ...row, status: decision.status, createdAt: now, updatedAt: now });
+    const pending = decision.status === 'pending';
+    const extension = await insertRequest(tx, {
+      ...row,
+      status: decision.status,
+      decidedAt: pending ? null : now,
+      escalateAt: pending ? nextEscalationAt(definition.approval.escalation, 0, now, pendingExpiresAt) : null,
+      createdAt: now,
+      updatedAt: now,
+    });
     const audit = (action: string, details: Record<string, unknown>) =>
       appendAudit(tx, deps.clock, { actor: actorOf(caller), action, requestId: extension.id, profileId: extension.profileId, sourceIp: caller.sourceIp, details });
     await audit('request.created', {

@@ -9,7 +9,7 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { partiesOf } from '../requests/access.js';
 import { findRequest, lockRequest, reviewsOf, updateRequest, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
-import { requestMessage, requesterNotice } from './messages.js';
+import { escapeMrkdwn, requestMessage, requesterNotice } from './messages.js';
 
 type Deps = { db: Db; clock: Clock; slack: SlackGateway; publicUrl: string | undefined };
 
@@ -118,6 +118,25 @@ export async function deliverToSlack(deps: Deps, target: string, payload: SlackD
   if (target === 'slack:messages') await syncRequestMessages(deps, payload.requestId);
   else if (target === 'slack:requester') await notifyRequester(deps, payload.requestId, payload.event);
   else if (target === 'slack:reminder') await remindInThreads(deps, payload.requestId);
+  else if (target === 'slack:escalation') await escalationInThreads(deps, payload.requestId);
+}
+
+/**
+ * An escalation notice where the profile's approvals go (SPEC §12): in a channel, a reply under
+ * the request's message naming the tiers that may now review. With direct messages there is
+ * nothing to say here: the message sync posts the request, buttons and all, to the new tier.
+ */
+async function escalationInThreads(deps: Deps, requestId: string): Promise<void> {
+  const request = await findRequest(deps.db, requestId);
+  if (request === undefined || request.status !== 'pending' || request.slackChannel === null) return;
+  const definition = (await findProfileVersion(deps.db, request.profileId, request.profileVersion))!;
+  const groups = [...new Set(definition.approval.escalation.slice(0, request.escalatedTiers).flatMap((tier) => tier.approverGroups))];
+  if (groups.length === 0) return;
+  const minutes = Math.round((deps.clock.now().getTime() - request.createdAt.getTime()) / 60_000);
+  const text = `Escalated: this request still waits for a decision after ${minutes} min; members of ${groups.map(escapeMrkdwn).join(', ')} may now review it too.`;
+  for (const ref of request.slackMessages as SlackMessageRef[]) {
+    if (ref.channel === request.slackChannel) await deps.slack.postMessage(ref.channel, text, undefined, ref.ts);
+  }
 }
 
 /** A reminder to approvers (SPEC §5 `remind`): a reply under each message that asks for a decision. */

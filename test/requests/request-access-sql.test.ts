@@ -41,7 +41,7 @@ async function store(cases: { id: string; c: AccessCase }[]): Promise<void> {
     .insert(profileVersions)
     .values(built.map(({ id, c }) => ({ profileId: `prf_${id}`, version: 1, definition: caseDefinition(c), createdBy: 'test', createdAt: now })));
   await db.db.insert(requests).values(
-    built.map(({ id, c, facts, createdAt }) => ({
+    built.map(({ id, c, facts, createdAt, decidedAt }) => ({
       id,
       profileId: `prf_${id}`,
       profileVersion: 1,
@@ -55,6 +55,7 @@ async function store(cases: { id: string; c: AccessCase }[]): Promise<void> {
       breakGlass: facts.breakGlass,
       pendingExpiresAt: facts.pendingExpiresAt,
       createdAt,
+      decidedAt,
       updatedAt: createdAt,
     })),
   );
@@ -98,17 +99,25 @@ describe('every combination agrees with the pure rules', () => {
     admin: { id: 'prn_x_admin', kind: 'person', email: 'x.admin@x.com', groups: ['brevet-admins'], isAdmin: true, isAuditor: false },
     auditor: { id: 'prn_x_auditor', kind: 'person', email: 'x.auditor@x.com', groups: [], isAdmin: false, isAuditor: true },
     stranger: { id: 'prn_x_eve', kind: 'person', email: 'x.eve@x.com', groups: ['dev'], isAdmin: false, isAuditor: false },
+    tierMember: { id: 'prn_x_lead', kind: 'person', email: 'x.lead@x.com', groups: ['leads'], isAdmin: false, isAuditor: false },
+    serviceInTier: { id: 'prn_x_leadbot', kind: 'service', email: null, groups: ['leads'], isAdmin: false, isAuditor: false },
   };
   const combos: { id: string; c: AccessCase }[] = [];
   for (const [who, viewer] of Object.entries(viewers)) {
     for (const status of REQUEST_STATUSES) {
       for (const breakGlass of [false, true]) {
         for (const pendingTtlPassed of [false, true]) {
-          for (const reviewedByViewer of [undefined, 'approve' as const]) {
+          for (const [reviewedByViewer, ageSeconds, decidedAfterSeconds] of [
+            [undefined, undefined, undefined],
+            ['approve', undefined, undefined],
+            // Past the escalation tier's moment (120 s), decided before it or after.
+            [undefined, 600, 60],
+            [undefined, 600, 300],
+          ] as const) {
             combos.push({
               id: `req_combo_${combos.length}`,
               c: {
-                name: `${who} ${status}${breakGlass ? ' break-glass' : ''}${pendingTtlPassed ? ' past TTL' : ''}${reviewedByViewer === undefined ? '' : ' reviewed'}`,
+                name: `${who} ${status}${breakGlass ? ' break-glass' : ''}${pendingTtlPassed ? ' past TTL' : ''}${reviewedByViewer === undefined ? '' : ' reviewed'}${ageSeconds === undefined ? '' : ` at ${ageSeconds} s, decided at ${decidedAfterSeconds} s`}`,
                 viewer,
                 request: {
                   requesterId: ALICE.id,
@@ -119,6 +128,9 @@ describe('every combination agrees with the pure rules', () => {
                   breakGlass,
                   pendingTtlPassed,
                   reviewedByViewer,
+                  ageSeconds,
+                  decidedAfterSeconds,
+                  escalation: [{ afterSeconds: 120, approverGroups: ['leads'] }],
                 },
                 expected: { approver: false, sees: false, awaitsReview: false },
               },
