@@ -24,6 +24,8 @@ import { createSlackGateway, type SlackGateway } from './adapters/slack.js';
 import { createMetrics, type Metrics } from './metrics/catalog.js';
 import { observeRequestEffects, timeStsCalls } from './metrics/observe.js';
 import { createMetricsSnapshots, type MetricsSnapshots } from './metrics/worker-snapshots.js';
+import { createPagerDutyProvider } from './adapters/on-call/pagerduty.js';
+import type { OnCallProviders } from './adapters/on-call/provider.js';
 
 /** Everything commands, routes and jobs need, built in one place for the server, the worker and the tests. */
 export interface Deps {
@@ -57,6 +59,12 @@ export interface Deps {
   metrics: Metrics;
   /** Worker metrics shared through Redis, so the API's /metrics shows them; absent without Redis. */
   metricsSnapshots: MetricsSnapshots | undefined;
+  /** Who is on call, per provider a profile's approval.onCall may name (SPEC §12); PagerDuty with PAGERDUTY_TOKEN. */
+  onCall: OnCallProviders;
+  /** On-call lookups that failed or ran out of their budget (metrics.onCallFailures): never the requester's error. */
+  onCallFailures: Metrics['onCallFailures'];
+  /** Tests shorten the on-call budget (3 s) to see a hanging provider given up. */
+  onCallBudgetMs?: number;
   /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -72,6 +80,8 @@ export interface DepsOverrides {
   queuePrefix?: string;
   /** Tests shorten the webhook retry delays. */
   notifyBackoffMs?: number;
+  /** Tests shorten the on-call lookup budget. */
+  onCallBudgetMs?: number;
 }
 
 export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Deps {
@@ -96,6 +106,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const rateLimitRedis = config.redisUrl === undefined ? undefined : createRateLimitRedis(config.redisUrl, logger);
   const slack = config.slack.botToken === undefined ? undefined : createSlackGateway(config.slack.botToken, config.slack.apiUrl);
   const webhooks: WebhookConfig = { urls: config.webhookUrls, secret: config.webhookSecret, backoffMs: notifyBackoffMs };
+  const { token: pagerDutyToken, apiUrl: pagerDutyUrl } = config.pagerDuty;
   const requestStatusChanges = createRequestStatusChanges(database.listener(REQUEST_STATUS_CHANNEL));
   const metrics = createMetrics();
   const redisPrefix = overrides.queuePrefix ?? 'brevet';
@@ -128,6 +139,9 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     rateLimitStore: rateLimitRedis === undefined ? undefined : { redis: rateLimitRedis, namespace: `${redisPrefix}:rate-limit:` },
     metrics,
     metricsSnapshots,
+    onCall: pagerDutyToken === undefined ? {} : { pagerduty: createPagerDutyProvider({ apiUrl: pagerDutyUrl, token: pagerDutyToken }) },
+    onCallFailures: metrics.onCallFailures,
+    ...(overrides.onCallBudgetMs === undefined ? {} : { onCallBudgetMs: overrides.onCallBudgetMs }),
     readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
       await authDenials.close().catch((error: unknown) => logger.warn({ err: error }, 'could not write the last auth.denied summaries'));

@@ -26,6 +26,8 @@ export interface Metrics {
   reconcilerCatchups: Counter<'work'>;
   /** Audit chain verifications (GET /v1/audit/verify) by outcome: ok or broken. */
   chainVerifications: Counter<'outcome'>;
+  /** On-call lookups at request creation that failed or ran out of their 3 s (SPEC §12): those requests waited for approvers. */
+  onCallFailures: Counter<'provider'>;
   /** Sets how a gauge is refreshed when scraped (the API reads them from the database; a worker never does). */
   refreshOnScrape(gauge: 'activeGrants' | 'deliveriesPending', refresh: () => Promise<void>): void;
 }
@@ -94,6 +96,12 @@ export function createMetrics(): Metrics {
       name: 'brevet_reconciler_catchups_total',
       help: 'Due work the database sweep found and handled itself (transitions, deny policies, deliveries)',
       labelNames: ['work'],
+      registers,
+    }),
+    onCallFailures: new Counter({
+      name: 'brevet_oncall_lookup_failures_total',
+      help: 'On-call lookups at request creation that failed or exceeded their budget; the request waited for approvers instead',
+      labelNames: ['provider'],
       registers,
     }),
     chainVerifications: new Counter({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import { canonicalJson } from '../audit/chain.js';
-import { appendAudit } from '../audit/writer.js';
+import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
@@ -15,12 +15,13 @@ import { humanTextField } from '../http/validation.js';
 import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
+import { onCallScheduleOf, type OnCallDeps } from './on-call-approval.js';
 import type { RequestEffects } from './effects.js';
 import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
 
-type Deps = { db: Db; clock: Clock; effects: RequestEffects };
+type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps;
 
 export interface NewRequest {
   profile: string;
@@ -64,6 +65,9 @@ export async function createRequest(
   if (profile === undefined) throw noSuchProfile(input.profile);
   const now = deps.clock.now();
   const plan = await planOrRefuse(deps, caller, profile, input, now);
+  // Outside any transaction: PagerDuty gets its budget of seconds while no row is locked.
+  const needsApproval = plan.approvalsRequired > 0 && !plan.breakGlass;
+  const onCallSchedule = needsApproval ? await onCallScheduleOf(deps, caller, profile.definition.approval.onCall) : null;
 
   const created = await deps.db.transaction(async (tx) => {
     if (idempotencyKey !== undefined) {
@@ -77,7 +81,8 @@ export async function createRequest(
       if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
     }
     const facts = { ...plan, kind: 'access' as const, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
-    const decision = decideOnCreation(facts, now);
+    // On call now: the whole approval is the system's, whatever `required` says (SPEC §12).
+    const decision = decideOnCreation(onCallSchedule === null ? facts : { ...facts, approvalsRequired: 0 }, now);
     if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
     const request = await insertRequest(tx, {
       ...plan,
@@ -112,12 +117,21 @@ export async function createRequest(
       breakGlass: request.breakGlass,
       approvalsRequired: request.approvalsRequired,
     });
+    const window = { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null };
     for (const event of decision.events) {
-      await audit(event, {
-        startsAt: request.startsAt?.toISOString() ?? null,
-        endsAt: request.endsAt?.toISOString() ?? null,
-        breakGlass: request.breakGlass,
-      });
+      if (onCallSchedule !== null) {
+        const provider = profile.definition.approval.onCall!.provider;
+        await appendAudit(tx, deps.clock, {
+          actor: systemActor,
+          action: event,
+          requestId: request.id,
+          profileId: request.profileId,
+          sourceIp: caller.sourceIp,
+          details: { ...window, breakGlass: false, ...(event === 'request.approved' ? { reason: 'on-call', provider, scheduleId: onCallSchedule } : {}) },
+        });
+      } else {
+        await audit(event, { ...window, breakGlass: request.breakGlass });
+      }
     }
     return { kind: 'created' as const, request, events: decision.events };
   });

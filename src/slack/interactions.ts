@@ -8,9 +8,10 @@ import { Problem } from '../http/problems.js';
 import type { RequestEffects } from '../requests/effects.js';
 import { reviewsOf } from '../requests/repo.js';
 import { reviewRequest } from '../requests/review-request.js';
+import type { OnCallDeps } from '../requests/on-call-approval.js';
 import { principalForSlackUser } from './identity.js';
 
-export interface SlackCommandDeps {
+export interface SlackCommandDeps extends OnCallDeps {
   db: Db;
   clock: Clock;
   effects: RequestEffects;
