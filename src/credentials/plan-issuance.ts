@@ -10,6 +10,7 @@ import { MIN_SESSION_SECONDS } from '../domain/profile.js';
 import { sessionLengthFor } from '../domain/session-duration.js';
 import { sessionPolicyFor, type Scope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
+import { isDisabledLocked } from '../principals/repo.js';
 import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from '../requests/access.js';
 import { lockRequest } from '../requests/repo.js';
@@ -68,6 +69,11 @@ export async function planIssuance(
 
     if (!maySeeRequest(request, definition, caller, now)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
     if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
+    // Authentication already refuses a disabled caller; this closes the race with a disable that
+    // commits between authentication and this transaction.
+    if (await isDisabledLocked(tx, request.requesterId)) {
+      return refuse(new Problem('conflict', 'the requester is disabled'), 'requester-disabled');
+    }
     if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
       return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
     }

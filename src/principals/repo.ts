@@ -38,6 +38,16 @@ export async function lockPrincipal(tx: Tx, id: string): Promise<PrincipalRow | 
   return row;
 }
 
+/**
+ * Whether the principal is disabled, with its row share-locked until the transaction ends: a
+ * concurrent disable waits for the command that relies on the answer, so the two never interleave
+ * (an approval or issuance for someone disabled "at the same moment" is ordered before it).
+ */
+export async function isDisabledLocked(tx: Tx, id: string): Promise<boolean> {
+  const [row] = await tx.select({ disabled: principals.disabled }).from(principals).where(eq(principals.id, id)).for('share');
+  return row === undefined || row.disabled;
+}
+
 /** Inserts unless a row with the same unique email or subject exists; returns undefined on such a conflict. */
 export async function insertPrincipal(db: Executor, row: typeof principals.$inferInsert): Promise<PrincipalRow | undefined> {
   const [inserted] = await db.insert(principals).values(row).onConflictDoNothing().returning();

@@ -7,6 +7,7 @@ import { extendedEnd } from '../domain/extension.js';
 import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
+import { isDisabledLocked } from '../principals/repo.js';
 import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
@@ -65,6 +66,11 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       return refuse(problem, 'approver-mfa');
     }
 
+    // A disabled person gets no new access, whoever approves: their pending request can still be
+    // denied (or left to expire), never approved. Decided here, once, for the API and Slack alike.
+    if (input.decision === 'approve' && request.status === 'pending' && (await isDisabledLocked(tx, request.requesterId))) {
+      return refuse(new Problem('conflict', 'the requester is disabled: this request can be denied, not approved'), 'requester-disabled');
+    }
     if (input.decision === 'approve' && (await isProfileDeleted(tx, request.profileId))) {
       return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
     }
