@@ -1,7 +1,7 @@
 // SPEC §1, §3 rule 7 and §4.1: a profile is saved with its defaults filled in, or refused with
 // the field at fault named, for everything a schema cannot see.
 import { describe, expect, it } from 'vitest';
-import { buildProfileDefinition, type ProfileInput } from './profile.js';
+import { buildProfileDefinition, upgradeStoredDefinition, type ProfileInput } from './profile.js';
 
 /** The profile of SPEC §7.1, as an admin posts it. */
 const SPEC_EXAMPLE: ProfileInput = {
@@ -41,7 +41,7 @@ describe('defaults', () => {
         region: null,
         maxDurationSeconds: 3600,
         defaultDurationSeconds: 1800,
-        requesters: { groups: ['dev'], principals: [] },
+        requesters: { groups: ['dev'], principals: [], maxOpenPending: 0 },
         approval: {
           required: 1,
           approverGroups: ['sre'],
@@ -244,6 +244,25 @@ describe('refusals name the field', () => {
     ['only blank principal entries', { principals: ['  '] }],
   ])('requesters: %s', (_name, requesters) => {
     expect(refusedFields({ ...input(), requesters })).toEqual(['/body/requesters']);
+  });
+
+  it.each([-1, 1.5, Number.NaN])('requesters.maxOpenPending %s', (maxOpenPending) => {
+    expect(refusedFields(input({ requesters: { groups: ['dev'], maxOpenPending } }))).toEqual(['/body/requesters/maxOpenPending']);
+  });
+
+  it('requesters.maxOpenPending defaults to 0 (no cap) and keeps a cap given', () => {
+    expect(buildProfileDefinition(input(), NO_CHAINING)).toMatchObject({ definition: { requesters: { maxOpenPending: 0 } } });
+    expect(buildProfileDefinition(input({ requesters: { groups: ['dev'], maxOpenPending: 3 } }), NO_CHAINING)).toMatchObject({
+      definition: { requesters: { maxOpenPending: 3 } },
+    });
+  });
+
+  it('a version stored before maxOpenPending existed reads as no cap', () => {
+    const built = buildProfileDefinition(input(), NO_CHAINING);
+    if (!built.ok) throw new Error('expected a definition');
+    const { maxOpenPending: _dropped, ...older } = built.definition.requesters;
+    const upgraded = upgradeStoredDefinition({ ...built.definition, requesters: older } as typeof built.definition);
+    expect(upgraded.requesters).toEqual({ ...older, maxOpenPending: 0 });
   });
 
   it('approvers named only by blank entries', () => {

@@ -13,13 +13,21 @@ export interface ProfileDefinition {
   region: string | null;
   maxDurationSeconds: number;
   defaultDurationSeconds: number;
-  requesters: { groups: string[]; principals: string[] };
+  requesters: Requesters;
   approval: ApprovalPolicy;
   conditions: Conditions;
   sessionPolicy: Record<string, unknown> | null;
   sessionTags: Record<string, string>;
   revocation: 'block-new' | 'deny-policy';
   notify: { slackChannel: string | null };
+}
+
+/** Who may ask, and how many of one requester's requests may wait for a decision at once. */
+export interface Requesters {
+  groups: string[];
+  principals: string[];
+  /** Cap on one requester's `pending` requests on this profile; 0 = no cap (SPEC §1). */
+  maxOpenPending: number;
 }
 
 export interface ApprovalPolicy {
@@ -68,7 +76,7 @@ export interface ProfileInput {
   region?: string | null;
   maxDurationSeconds?: number;
   defaultDurationSeconds?: number;
-  requesters?: { groups?: readonly string[]; principals?: readonly string[] };
+  requesters?: { groups?: readonly string[]; principals?: readonly string[]; maxOpenPending?: number };
   approval?: ApprovalInput;
   conditions?: Partial<Conditions>;
   sessionPolicy?: Record<string, unknown> | null;
@@ -94,6 +102,14 @@ const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 /** PagerDuty object ids: upper-case letters and digits (e.g. `PABC123`). */
 const PAGERDUTY_ID = /^[A-Z0-9]{1,32}$/;
 
+/**
+ * A definition as stored by an older Brevet, with the fields added since filled with the
+ * defaults that keep its meaning (a version is never rewritten, so this happens on read).
+ */
+export function upgradeStoredDefinition(stored: ProfileDefinition): ProfileDefinition {
+  return withApprovalDefaults({ ...stored, requesters: { ...stored.requesters, maxOpenPending: stored.requesters.maxOpenPending ?? 0 } });
+}
+
 /** Fills defaults, canonicalises identities and checks what a schema cannot (SPEC §1, §4.1). */
 export function buildProfileDefinition(
   input: ProfileInput,
@@ -114,6 +130,7 @@ export function buildProfileDefinition(
     requesters: {
       groups: canonicalGroups(input.requesters?.groups ?? []),
       principals: canonicalPrincipalEntries(input.requesters?.principals ?? []),
+      maxOpenPending: input.requesters?.maxOpenPending ?? 0,
     },
     approval: {
       required,
@@ -163,6 +180,9 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
   }
   if (p.requesters.groups.length === 0 && p.requesters.principals.length === 0) {
     fail('requesters', 'name at least one group or principal who may request');
+  }
+  if (!Number.isInteger(p.requesters.maxOpenPending) || p.requesters.maxOpenPending < 0) {
+    fail('requesters/maxOpenPending', 'must be a whole number, 0 for no cap');
   }
   const a = p.approval;
   if (a.required > 0 && a.approverGroups.length === 0 && a.approverPrincipals.length === 0) {

@@ -1,7 +1,7 @@
 import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import type { Executor } from '../principals/repo.js';
 import { profileVersions, profiles } from '../db/schema.js';
-import { withApprovalDefaults, type ProfileDefinition } from '../domain/profile.js';
+import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
 
 export type ProfileRow = typeof profiles.$inferSelect;
 
@@ -20,12 +20,12 @@ const currentVersion = (db: Executor) =>
 /** The live profile by id or name, at its current version. */
 export async function findCurrentProfile(db: Executor, ref: string): Promise<ProfileVersion | undefined> {
   const [row] = await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)));
-  return row === undefined ? undefined : { ...row, definition: withApprovalDefaults(row.definition as ProfileDefinition) };
+  return row === undefined ? undefined : { ...row, definition: upgradeStoredDefinition(row.definition as ProfileDefinition) };
 }
 
 export async function listCurrentProfiles(db: Executor): Promise<ProfileVersion[]> {
   const rows = await currentVersion(db).where(isNull(profiles.deletedAt)).orderBy(asc(profiles.name));
-  return rows.map((row) => ({ ...row, definition: withApprovalDefaults(row.definition as ProfileDefinition) }));
+  return rows.map((row) => ({ ...row, definition: upgradeStoredDefinition(row.definition as ProfileDefinition) }));
 }
 
 /** A request is always judged by the version it was made under, even after edits or deletion. */
@@ -34,7 +34,7 @@ export async function findProfileVersion(db: Executor, profileId: string, versio
     .select({ definition: profileVersions.definition })
     .from(profileVersions)
     .where(and(eq(profileVersions.profileId, profileId), eq(profileVersions.version, version)));
-  return row === undefined ? undefined : withApprovalDefaults(row.definition as ProfileDefinition);
+  return row === undefined ? undefined : upgradeStoredDefinition(row.definition as ProfileDefinition);
 }
 
 /** Locks the live profile by id or name (ids `prf_…` and name slugs cannot be confused). */

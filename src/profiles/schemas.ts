@@ -60,7 +60,16 @@ const editable = {
   region: Type.Union([Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$' }), Type.Null()]),
   maxDurationSeconds: Durations,
   defaultDurationSeconds: Durations,
-  requesters: Type.Object({ groups: Type.Optional(Entries), principals: Type.Optional(Entries) }, Closed),
+  requesters: Type.Object(
+    {
+      groups: Type.Optional(Entries),
+      principals: Type.Optional(Entries),
+      maxOpenPending: Type.Optional(
+        Type.Integer({ minimum: 0, maximum: 1000, description: "Cap on one requester's pending requests on this profile; 0 (default) = no cap" }),
+      ),
+    },
+    Closed,
+  ),
   approval: Type.Object(
     {
       required: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
@@ -134,7 +143,7 @@ export const UpdateProfileBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-const Audience = Type.Object({ groups: Type.Array(Type.String()), principals: Type.Array(Type.String()) });
+const Requesters = Type.Object({ groups: Type.Array(Type.String()), principals: Type.Array(Type.String()), maxOpenPending: Type.Integer() });
 
 export const Profile = Type.Object(
   {
@@ -147,7 +156,7 @@ export const Profile = Type.Object(
     region: Type.Union([Type.String(), Type.Null()]),
     maxDurationSeconds: Type.Integer(),
     defaultDurationSeconds: Type.Integer(),
-    requesters: Audience,
+    requesters: Requesters,
     approval: Type.Object({
       required: Type.Integer(),
       approverGroups: Type.Array(Type.String()),

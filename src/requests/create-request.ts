@@ -17,6 +17,7 @@ import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
 import { onCallScheduleOf, type OnCallDeps } from './on-call-approval.js';
 import type { RequestEffects } from './effects.js';
+import { holdOpenPendingCap, OpenPendingCapReached } from './open-pending-cap.js';
 import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
@@ -84,6 +85,7 @@ export async function createRequest(
     // On call now: the whole approval is the system's, whatever `required` says (SPEC §12).
     const decision = decideOnCreation(onCallSchedule === null ? facts : { ...facts, approvalsRequired: 0 }, now);
     if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
+    if (decision.status === 'pending') await holdOpenPendingCap(tx, caller, profile);
     const request = await insertRequest(tx, {
       ...plan,
       profileId: profile.profile.id,
@@ -134,6 +136,11 @@ export async function createRequest(
       }
     }
     return { kind: 'created' as const, request, events: decision.events };
+  }).catch(async (error: unknown) => {
+    // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
+    // the refusal is audited in a transaction of its own, as other refusals are.
+    if (error instanceof OpenPendingCapReached) await auditRefusal(deps, caller, profile, 'max-open-pending', { maxOpenPending: error.cap });
+    throw error instanceof OpenPendingCapReached ? error.problem : error;
   });
 
   if (created.kind === 'replay') {
@@ -164,15 +171,7 @@ type Plan = Pick<
 async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion, input: NewRequest, now: Date): Promise<Plan> {
   const definition = profile.definition;
   const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}): Promise<never> => {
-    await deps.db.transaction((tx) =>
-      appendAudit(tx, deps.clock, {
-        actor: actorOf(caller),
-        action: 'request.refused',
-        profileId: profile.profile.id,
-        sourceIp: caller.sourceIp,
-        details: { reason, ...extra },
-      }),
-    );
+    await auditRefusal(deps, caller, profile, reason, extra);
     throw problem;
   };
 
@@ -224,6 +223,19 @@ async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion,
     pendingExpiresAt: pendingExpiry(definition, now, endsAt),
     remindAt: definition.approval.remindAfterSeconds === null ? null : new Date(now.getTime() + definition.approval.remindAfterSeconds * 1000),
   };
+}
+
+/** `request.refused` (SPEC §3 rule 9), committed on its own: the refused request wrote nothing. */
+async function auditRefusal(deps: Deps, caller: Caller, profile: ProfileVersion, reason: string, extra: Record<string, unknown>): Promise<void> {
+  await deps.db.transaction((tx) =>
+    appendAudit(tx, deps.clock, {
+      actor: actorOf(caller),
+      action: 'request.refused',
+      profileId: profile.profile.id,
+      sourceIp: caller.sourceIp,
+      details: { reason, ...extra },
+    }),
+  );
 }
 
 function scheduledStart(raw: string | null | undefined, now: Date): Date | null {

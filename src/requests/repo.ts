@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { idempotencyKeys, profiles, requests, reviews } from '../db/schema.js';
 import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
@@ -76,6 +76,15 @@ export async function profileNamesOf(db: Executor, profileIds: readonly string[]
 
 export async function insertReview(db: Executor, row: typeof reviews.$inferInsert): Promise<void> {
   await db.insert(reviews).values(row);
+}
+
+/** How many of the requester's requests on the profile (any version) wait for a decision. */
+export async function countPendingOf(db: Executor, requesterId: string, profileId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(requests)
+    .where(and(eq(requests.requesterId, requesterId), eq(requests.profileId, profileId), eq(requests.status, 'pending')));
+  return row!.n;
 }
 
 /** Claims an idempotency key; when another request holds it, returns that one instead. */
