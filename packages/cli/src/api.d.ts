@@ -398,6 +398,7 @@ export interface components {
             requesters: {
                 groups: string[];
                 principals: string[];
+                maxOpenPending: number;
             };
             approval: {
                 required: number;
@@ -2555,7 +2556,8 @@ export interface operations {
                      *             ],
                      *             "principals": [
                      *               "INC-42 hotfix on the payments API"
-                     *             ]
+                     *             ],
+                     *             "maxOpenPending": 1
                      *           },
                      *           "approval": {
                      *             "required": 1,
@@ -2833,6 +2835,8 @@ export interface operations {
                     requesters?: {
                         groups?: string[];
                         principals?: string[];
+                        /** @description Cap on one requester's pending requests on this profile; 0 (default) = no cap */
+                        maxOpenPending?: number;
                     };
                     approval?: {
                         required?: number;
@@ -2911,7 +2915,8 @@ export interface operations {
                      *         ],
                      *         "principals": [
                      *           "INC-42 hotfix on the payments API"
-                     *         ]
+                     *         ],
+                     *         "maxOpenPending": 1
                      *       },
                      *       "approval": {
                      *         "required": 1,
@@ -2985,6 +2990,7 @@ export interface operations {
                         requesters: {
                             groups: string[];
                             principals: string[];
+                            maxOpenPending: number;
                         };
                         approval: {
                             required: number;
@@ -3251,7 +3257,8 @@ export interface operations {
                      *         ],
                      *         "principals": [
                      *           "INC-42 hotfix on the payments API"
-                     *         ]
+                     *         ],
+                     *         "maxOpenPending": 1
                      *       },
                      *       "approval": {
                      *         "required": 1,
@@ -3325,6 +3332,7 @@ export interface operations {
                         requesters: {
                             groups: string[];
                             principals: string[];
+                            maxOpenPending: number;
                         };
                         approval: {
                             required: number;
@@ -3746,7 +3754,8 @@ export interface operations {
                  *         ],
                  *         "principals": [
                  *           "INC-42 hotfix on the payments API"
-                 *         ]
+                 *         ],
+                 *         "maxOpenPending": 0
                  *       },
                  *       "approval": {
                  *         "required": 0,
@@ -3817,6 +3826,8 @@ export interface operations {
                     requesters?: {
                         groups?: string[];
                         principals?: string[];
+                        /** @description Cap on one requester's pending requests on this profile; 0 (default) = no cap */
+                        maxOpenPending?: number;
                     };
                     approval?: {
                         required?: number;
@@ -3895,7 +3906,8 @@ export interface operations {
                      *         ],
                      *         "principals": [
                      *           "INC-42 hotfix on the payments API"
-                     *         ]
+                     *         ],
+                     *         "maxOpenPending": 1
                      *       },
                      *       "approval": {
                      *         "required": 1,
@@ -3969,6 +3981,7 @@ export interface operations {
                         requesters: {
                             groups: string[];
                             principals: string[];
+                            maxOpenPending: number;
                         };
                         approval: {
                             required: number;
