@@ -1,4 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
+import type { Config } from '../config.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import type { SlackGateway } from '../adapters/slack.js';
 import type { Db } from '../db/client.js';
@@ -9,7 +10,9 @@ import type { RequestEffects } from '../requests/effects.js';
 import { reviewsOf } from '../requests/repo.js';
 import { reviewRequest } from '../requests/review-request.js';
 import type { OnCallDeps } from '../requests/on-call-approval.js';
+import { extendFromSlack } from './extend-button.js';
 import { principalForSlackUser } from './identity.js';
+import { EXTEND_ACTION, parseExtendButtonValue } from './messages.js';
 
 export interface SlackCommandDeps extends OnCallDeps {
   db: Db;
@@ -19,6 +22,7 @@ export interface SlackCommandDeps extends OnCallDeps {
   slack: SlackGateway;
   roles: RoleGroups;
   authDenials: AuthDenialRecorder;
+  config: Pick<Config, 'publicUrl'>;
 }
 
 /** The fields of a block_actions payload Brevet reads; anything else Slack sends is ignored. */
@@ -33,7 +37,8 @@ export interface BlockActionsPayload {
 export type InteractionOutcome = { ephemeral: string | undefined; channel: string | undefined; user: string | undefined };
 
 /**
- * An Approve or Deny click (SPEC §8): the Slack user is mapped to a principal and the very same
+ * An Approve or Deny click (SPEC §8), or the ending-soon DM's Extend 1h (SPEC §12, see
+ * extend-button.ts): the Slack user is mapped to a principal and the very same
  * review command as the API runs, with channel `slack` — same rules, same audit. A deny from
  * the button is taken as it is (no reason modal): the comment stays empty, the audit records it.
  */
@@ -45,6 +50,12 @@ export async function handleInteraction(deps: SlackCommandDeps, payload: BlockAc
   const action: unknown = Array.isArray(payload.actions) ? payload.actions[0] : undefined;
   if (payload.type !== 'block_actions' || user === undefined || typeof action !== 'object' || action === null) return answer(undefined);
   const { action_id: actionId, value: requestId } = action as { action_id?: unknown; value?: unknown };
+  if (actionId === EXTEND_ACTION) {
+    const target = parseExtendButtonValue(requestId);
+    if (target === undefined) return answer(undefined);
+    const identity = await principalForSlackUser(deps, user);
+    return answer(identity.ok ? await extendFromSlack(deps, identity.caller, target) : `Nothing was changed: ${identity.reason}.`);
+  }
   const decision = actionId === 'approve' ? 'approve' : actionId === 'deny' ? 'deny' : undefined;
   if (decision === undefined || typeof requestId !== 'string' || !REQUEST_ID.test(requestId)) return answer(undefined);
 

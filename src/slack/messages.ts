@@ -90,6 +90,39 @@ function conditionSummary(profile: ProfileDefinition): string {
   return parts.length === 0 ? 'none required' : parts.join(', ');
 }
 
+/** The ending-soon DM's button (SPEC §12): it opens an extension of this many seconds. */
+export const EXTEND_ACTION = 'extend-1h';
+export const EXTEND_SECONDS = 3600;
+
+/**
+ * The button's value: the request and the window end the requester was told about. The click
+ * extends from that end only, so a second click, or a click on an older DM, changes nothing.
+ */
+export function extendButtonValue(requestId: string, endsAt: string): string {
+  return `${requestId}@${endsAt}`;
+}
+
+export function parseExtendButtonValue(value: unknown): { requestId: string; continuesFrom: Date } | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^([A-Za-z0-9_-]{1,64})@(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)$/.exec(value);
+  const continuesFrom = match === null ? undefined : new Date(match[2]!);
+  if (match === null || continuesFrom === undefined || Number.isNaN(continuesFrom.getTime())) return undefined;
+  return { requestId: match[1]!, continuesFrom };
+}
+
+/** Blocks for a requester DM that offers an action: the ending-soon notice of an active grant gets Extend 1h. */
+export function requesterNoticeBlocks(event: string, request: RequestView, text: string): Block[] | undefined {
+  if (event !== 'request.ending-soon' || request.kind !== 'access' || request.status !== 'active' || request.endsAt === null) return undefined;
+  return [
+    { type: 'section', text: plain(text) },
+    {
+      type: 'actions',
+      block_id: `extend:${request.id}`,
+      elements: [{ type: 'button', action_id: EXTEND_ACTION, text: plain('Extend 1h'), value: extendButtonValue(request.id, request.endsAt) }],
+    },
+  ];
+}
+
 /** The requester's direct message for an event of their request; undefined when none is due. */
 export function requesterNotice(event: string, request: RequestView, profileName: string): string | undefined {
   const name = profileName;

@@ -9,7 +9,7 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { partiesOf } from '../requests/access.js';
 import { findRequest, lockRequest, reviewsOf, updateRequest, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
-import { escapeMrkdwn, requestMessage, requesterNotice } from './messages.js';
+import { escapeMrkdwn, requestMessage, requesterNotice, requesterNoticeBlocks } from './messages.js';
 
 type Deps = { db: Db; clock: Clock; slack: SlackGateway; publicUrl: string | undefined };
 
@@ -77,9 +77,10 @@ export async function notifyRequester(deps: Deps, requestId: string, event: stri
   const requester = await findPrincipal(deps.db, request.requesterId);
   if (requester?.slackUserId == null) return;
   const [profile] = await deps.db.select({ name: profiles.name }).from(profiles).where(eq(profiles.id, request.profileId));
-  const text = requesterNotice(event, requestView(request, []), profile?.name ?? request.profileId);
+  const view = requestView(request, []);
+  const text = requesterNotice(event, view, profile?.name ?? request.profileId);
   if (text === undefined) return;
-  await deps.slack.postMessage(await deps.slack.openDirectMessage(requester.slackUserId), text);
+  await deps.slack.postMessage(await deps.slack.openDirectMessage(requester.slackUserId), text, requesterNoticeBlocks(event, view, text));
 }
 
 /**
