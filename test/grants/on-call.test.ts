@@ -123,6 +123,8 @@ describe('PagerDuty failing or slow: pending, logged and counted, never an error
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('pending');
     expect(await failuresCounted()).toBe(before + 1);
+    // No retries on the request path: one call, refused, and the lookup stops.
+    expect(pd.requests.map((r) => r.path)).toEqual(['/users']);
     expect(t.logs.some((line) => line.includes('on-call lookup failed') && line.includes('500'))).toBe(true);
     // The token is never in the log.
     expect(t.logs.some((line) => line.includes(pd.token))).toBe(false);
@@ -133,9 +135,13 @@ describe('PagerDuty failing or slow: pending, logged and counted, never an error
     const alice = await requester('PSCHED1');
     const before = await failuresCounted();
     pd.mode = 'hang';
+    const started = performance.now();
     const created = await open(alice.key, profile.id);
+    // Answered once the (test's 1 s) budget runs out — well inside the 3 s the SPEC allows.
+    expect(performance.now() - started).toBeLessThan(3_000);
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('pending');
+    expect(pd.requests.map((r) => r.path)).toEqual(['/users']);
     expect(await failuresCounted()).toBe(before + 1);
     expect(t.logs.some((line) => line.includes('on-call lookup failed') && line.includes('timed out'))).toBe(true);
   });
