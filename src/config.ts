@@ -44,6 +44,11 @@ export interface Config {
   pagerDuty: { apiUrl: string; token: string | undefined };
   /** BREVET_DEMO=1 (or `npm start -- --demo`): dev mode creates the demo people and profile once (SPEC §10.2). */
   demo: boolean;
+  /**
+   * Approve with evidence (SPEC §13): Access Analyzer checks of policies and CloudTrail activity
+   * reports. Off by default, so a deployment without those permissions keeps working.
+   */
+  evidence: { enabled: boolean; activitySettleSeconds: number };
 }
 
 export interface OidcConfig {
@@ -143,6 +148,10 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
     demo: boolean('BREVET_DEMO', read('BREVET_DEMO'), false),
+    evidence: {
+      enabled: boolean('BREVET_EVIDENCE', read('BREVET_EVIDENCE'), false),
+      activitySettleSeconds: integer('BREVET_ACTIVITY_SETTLE_SECONDS', read('BREVET_ACTIVITY_SETTLE_SECONDS'), 900, 0, 3_600),
+    },
     pagerDuty: { apiUrl: optionalUrl(read, 'PAGERDUTY_API_URL') ?? 'https://api.pagerduty.com', token: read('PAGERDUTY_TOKEN') },
   };
 }

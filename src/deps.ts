@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createPolicyAnalyzer, type PolicyAnalyzer } from './adapters/aws/access-analyzer.js';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
 import { createAwsIdentity, type AwsIdentity } from './adapters/aws/identity.js';
@@ -46,6 +47,8 @@ export interface Deps {
   /** Who Brevet runs as in AWS (the start-up self-check). */
   awsIdentity: AwsIdentity;
   rolePolicies: RolePolicyStore;
+  /** IAM Access Analyzer's policy checks (SPEC §13); called only when BREVET_EVIDENCE=true. */
+  policyAnalyzer: PolicyAnalyzer;
   consoleSignIn: ConsoleSignIn;
   webhookSender: WebhookSender;
   webhooks: WebhookConfig;
@@ -128,6 +131,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     sts: timeStsCalls(createStsIssuer(overrides.aws), metrics),
     awsIdentity: createAwsIdentity(),
     rolePolicies: createIamPolicyStore(overrides.aws),
+    policyAnalyzer: createPolicyAnalyzer(overrides.aws),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),
     webhooks,

@@ -5,7 +5,7 @@ import { startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { seedDemo, type DemoSeed } from './dev/demo.js';
 import { embeddedDatabaseProgress, publicBaseUrl, readyText } from './dev/first-run.js';
-import { createProcessLogger } from './logging.js';
+import { createLogger } from './logging.js';
 import { countCatchups } from './metrics/observe.js';
 import { runSelfChecks } from './ops/self-checks.js';
 import { ensureBootstrapAdmin } from './principals/bootstrap-admin.js';
@@ -16,8 +16,8 @@ const IN_PROCESS_RECONCILE_MS = 1_000;
 /** Process entry of the API: parse config, build, migrate, listen, and close cleanly on SIGTERM. */
 async function main(): Promise<void> {
   const config = parseConfigOrExit();
+  const logger = createLogger(config.logLevel);
   const devMode = config.databaseUrl === undefined;
-  const logger = createProcessLogger(config.logLevel, { devMode });
   if (devMode) {
     logger.warn(
       { dataDir: config.dataDir },

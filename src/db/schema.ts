@@ -85,6 +85,8 @@ export const profileVersions = pgTable(
       .references(() => profiles.id),
     version: integer('version').notNull(),
     definition: jsonb('definition').notNull(),
+    /** Access Analyzer ValidatePolicy findings on the session policy (not ERRORs: those refuse the save); null when not checked. */
+    policyFindings: jsonb('policy_findings'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamps('created_at').notNull(),
   },

@@ -37,7 +37,7 @@ export interface DemoSeed {
  * installation's first enabled administrator (dev mode's bootstrap admin), so the audit trail
  * says who did it. Whatever exists already is left alone: a second start creates nothing.
  */
-export async function seedDemo(deps: Pick<Deps, 'db' | 'clock' | 'config'>): Promise<DemoSeed> {
+export async function seedDemo(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'policyAnalyzer'>): Promise<DemoSeed> {
   const admin = await firstAdmin(deps.db, deps.config.adminGroups);
   if (admin === undefined) throw new Error('the demo needs an administrator to act as, and the database has none enabled');
   const keys: DemoSeed['keys'] = [];

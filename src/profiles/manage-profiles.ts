@@ -9,6 +9,8 @@ import { approvesUnderProfile } from '../domain/request-access.js';
 import { buildProfileDefinition, type ProfileDefinition, type ProfileInput } from '../domain/profile.js';
 import { requireAdmin } from '../http/guards.js';
 import { Problem } from '../http/problems.js';
+import { canonicalJson } from '../audit/chain.js';
+import { profilePolicyFindings, type ValidateDeps } from '../evidence/validate-policy.js';
 import {
   findCurrentProfile,
   insertProfile,
@@ -19,7 +21,12 @@ import {
   type ProfileVersion,
 } from './repo.js';
 
-type Deps = { db: Db; clock: Clock; config: { roleChaining: boolean; pagerDuty: { token: string | undefined } } };
+type Deps = {
+  db: Db;
+  clock: Clock;
+  config: { roleChaining: boolean; pagerDuty: { token: string | undefined }; evidence: { enabled: boolean } };
+  policyAnalyzer: ValidateDeps['policyAnalyzer'];
+};
 
 function definitionOrProblem(input: ProfileInput, config: Deps['config'], given: Partial<ProfileInput>): ProfileDefinition {
   const built = buildProfileDefinition(input, { roleChaining: config.roleChaining });
@@ -40,20 +47,22 @@ const nameTaken = () => new Problem('conflict', 'a profile with this name exists
 export async function createProfile(deps: Deps, caller: Caller, input: ProfileInput): Promise<ProfileVersion> {
   requireAdmin(caller);
   const definition = definitionOrProblem(input, deps.config, input);
+  // Before the transaction: Access Analyzer is not called while anything is locked.
+  const policyFindings = await profilePolicyFindings(deps, definition.sessionPolicy);
   const now = deps.clock.now();
   const id = newId('prf');
   try {
     return await deps.db.transaction(async (tx) => {
       const profile = await insertProfile(tx, { id, name: definition.name, currentVersion: 1, createdAt: now, updatedAt: now });
-      await insertProfileVersion(tx, { profileId: id, version: 1, definition, createdBy: caller.id, createdAt: now });
+      await insertProfileVersion(tx, { profileId: id, version: 1, definition, policyFindings, createdBy: caller.id, createdAt: now });
       await appendAudit(tx, deps.clock, {
         actor: { id: caller.id, kind: caller.kind },
         action: 'profile.created',
         profileId: id,
         sourceIp: caller.sourceIp,
-        details: { version: 1, definition },
+        details: { version: 1, definition, ...(policyFindings === null ? {} : { policyFindings }) },
       });
-      return { profile, version: 1, definition };
+      return { profile, version: 1, definition, policyFindings };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken();
@@ -64,6 +73,12 @@ export async function createProfile(deps: Deps, caller: Caller, input: ProfileIn
 /** Every change is a new version; requests keep the version they were made under. */
 export async function updateProfile(deps: Deps, caller: Caller, ref: string, patch: Partial<ProfileInput>): Promise<ProfileVersion> {
   requireAdmin(caller);
+  // The session policy is validated outside the transaction (no AWS call under a lock), on the
+  // version seen now; should a concurrent edit change the policy meanwhile, this edit is refused.
+  const seen = await findCurrentProfile(deps.db, ref);
+  if (seen === undefined) throw new Problem('not-found', 'no such profile');
+  const checked = definitionOrProblem(merge(seen.definition, patch), deps.config, patch);
+  const policyFindings = await profilePolicyFindings(deps, checked.sessionPolicy);
   try {
     return await deps.db.transaction(async (tx) => {
       // The lock serialises concurrent edits, so versions are numbered without gaps or races.
@@ -72,18 +87,21 @@ export async function updateProfile(deps: Deps, caller: Caller, ref: string, pat
       if (locked === undefined || current === undefined) throw new Problem('not-found', 'no such profile');
       const id = locked.id;
       const definition = definitionOrProblem(merge(current.definition, patch), deps.config, patch);
+      if (canonicalJson(definition.sessionPolicy) !== canonicalJson(checked.sessionPolicy)) {
+        throw new Problem('conflict', 'the profile session policy changed while this edit was checked; retry');
+      }
       const version = current.version + 1;
       const now = deps.clock.now();
-      await insertProfileVersion(tx, { profileId: id, version, definition, createdBy: caller.id, createdAt: now });
+      await insertProfileVersion(tx, { profileId: id, version, definition, policyFindings, createdBy: caller.id, createdAt: now });
       const profile = await updateProfileHead(tx, id, { name: definition.name, currentVersion: version, updatedAt: now });
       await appendAudit(tx, deps.clock, {
         actor: { id: caller.id, kind: caller.kind },
         action: 'profile.updated',
         profileId: id,
         sourceIp: caller.sourceIp,
-        details: { version, changes: patch },
+        details: { version, changes: patch, ...(policyFindings === null ? {} : { policyFindings }) },
       });
-      return { profile, version, definition };
+      return { profile, version, definition, policyFindings };
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw nameTaken();

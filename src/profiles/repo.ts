@@ -2,6 +2,7 @@ import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import type { Executor } from '../principals/repo.js';
 import { profileVersions, profiles } from '../db/schema.js';
 import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
+import type { PolicyFinding } from '../adapters/aws/access-analyzer.js';
 
 export type ProfileRow = typeof profiles.$inferSelect;
 
@@ -9,23 +10,38 @@ export interface ProfileVersion {
   profile: ProfileRow;
   version: number;
   definition: ProfileDefinition;
+  /** Access Analyzer's findings on the session policy of this version; null when not checked (SPEC §13). */
+  policyFindings: PolicyFinding[] | null;
 }
 
 const currentVersion = (db: Executor) =>
   db
-    .select({ profile: profiles, version: profileVersions.version, definition: profileVersions.definition })
+    .select({
+      profile: profiles,
+      version: profileVersions.version,
+      definition: profileVersions.definition,
+      policyFindings: profileVersions.policyFindings,
+    })
     .from(profiles)
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, profiles.id), eq(profileVersions.version, profiles.currentVersion)));
 
 /** The live profile by id or name, at its current version. */
 export async function findCurrentProfile(db: Executor, ref: string): Promise<ProfileVersion | undefined> {
   const [row] = await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)));
-  return row === undefined ? undefined : { ...row, definition: upgradeStoredDefinition(row.definition as ProfileDefinition) };
+  return row === undefined ? undefined : versionOf(row);
 }
 
 export async function listCurrentProfiles(db: Executor): Promise<ProfileVersion[]> {
   const rows = await currentVersion(db).where(isNull(profiles.deletedAt)).orderBy(asc(profiles.name));
-  return rows.map((row) => ({ ...row, definition: upgradeStoredDefinition(row.definition as ProfileDefinition) }));
+  return rows.map(versionOf);
+}
+
+function versionOf(row: { profile: ProfileRow; version: number; definition: unknown; policyFindings: unknown }): ProfileVersion {
+  return {
+    ...row,
+    definition: upgradeStoredDefinition(row.definition as ProfileDefinition),
+    policyFindings: row.policyFindings as PolicyFinding[] | null,
+  };
 }
 
 /** A request is always judged by the version it was made under, even after edits or deletion. */

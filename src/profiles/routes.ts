@@ -10,7 +10,7 @@ import { Type } from 'typebox';
 const tags = ['profiles'];
 const ProfileParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'Profile id or name' }) });
 
-export function profileRoutes(deps: Pick<Deps, 'db' | 'clock' | 'config'>): FastifyPluginAsync {
+export function profileRoutes(deps: Pick<Deps, 'db' | 'clock' | 'config' | 'policyAnalyzer'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -143,6 +143,22 @@ export const UpdateProfileBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
+const Position = Type.Object({ line: Type.Integer(), column: Type.Integer(), offset: Type.Integer() });
+
+/** One ValidatePolicy finding, exactly as IAM Access Analyzer returns it. */
+export const PolicyFinding = Type.Object({
+  findingType: Type.Union([Type.Literal('ERROR'), Type.Literal('SECURITY_WARNING'), Type.Literal('WARNING'), Type.Literal('SUGGESTION')]),
+  issueCode: Type.String(),
+  findingDetails: Type.String(),
+  learnMoreLink: Type.String(),
+  locations: Type.Array(
+    Type.Object({
+      path: Type.Array(Type.Record(Type.String(), Type.Unknown()), { description: 'index, key, substring or value elements into the policy' }),
+      span: Type.Object({ start: Position, end: Position }),
+    }),
+  ),
+});
+
 const Requesters = Type.Object({ groups: Type.Array(Type.String()), principals: Type.Array(Type.String()), maxOpenPending: Type.Integer() });
 
 export const Profile = Type.Object(
@@ -180,6 +196,9 @@ export const Profile = Type.Object(
     sessionTags: Type.Record(Type.String(), Type.String()),
     revocation: Type.String(),
     notify: Type.Object({ slackChannel: Type.Union([Type.String(), Type.Null()]) }),
+    policyFindings: Type.Union([Type.Array(PolicyFinding), Type.Null()], {
+      description: 'IAM Access Analyzer findings on the session policy of this version (ERROR findings refuse the save); null when not checked (BREVET_EVIDENCE off, or no session policy)',
+    }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
   },

@@ -9,7 +9,8 @@ import { newId } from '../domain/ids.js';
 import { nextEscalationAt } from '../domain/escalation.js';
 import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
-import { checkScope } from '../domain/session-policy.js';
+import { checkScope, sessionPolicyFor } from '../domain/session-policy.js';
+import { refuseErrors, validatePolicy, type ValidateDeps } from '../evidence/validate-policy.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
@@ -22,7 +23,7 @@ import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, ty
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
 
-type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps;
+type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps & ValidateDeps;
 
 export interface NewRequest {
   profile: string;
@@ -195,6 +196,12 @@ async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion,
   if (input.scope !== undefined && input.scope !== null) {
     const scopeCheck = checkScope(definition.sessionPolicy, input.scope);
     if (!scopeCheck.ok) throw fieldProblem('scope', `may only narrow the profile's access: ${scopeCheck.reason}`);
+    if (deps.config.evidence.enabled) {
+      // The session policy this scope makes (SPEC §13). Access Analyzer unreachable: STS still
+      // judges the policy at issuance, so the request goes on.
+      const validation = await validatePolicy(deps, sessionPolicyFor(definition.sessionPolicy, input.scope)!);
+      if (validation.ok) refuseErrors(validation.findings, '/body/scope');
+    }
   }
 
   const at = startsAt ?? now;

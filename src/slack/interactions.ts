@@ -13,8 +13,9 @@ import type { OnCallDeps } from '../requests/on-call-approval.js';
 import { extendFromSlack } from './extend-button.js';
 import { principalForSlackUser } from './identity.js';
 import { EXTEND_ACTION, parseExtendButtonValue } from './messages.js';
+import type { ValidateDeps } from '../evidence/validate-policy.js';
 
-export interface SlackCommandDeps extends OnCallDeps {
+export interface SlackCommandDeps extends OnCallDeps, ValidateDeps {
   db: Db;
   clock: Clock;
   effects: RequestEffects;
@@ -22,7 +23,7 @@ export interface SlackCommandDeps extends OnCallDeps {
   slack: SlackGateway;
   roles: RoleGroups;
   authDenials: AuthDenialRecorder;
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'publicUrl' | 'evidence'>;
 }
 
 /** The fields of a block_actions payload Brevet reads; anything else Slack sends is ignored. */

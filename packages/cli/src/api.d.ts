@@ -445,6 +445,31 @@ export interface components {
             notify: {
                 slackChannel: string | null;
             };
+            /** @description IAM Access Analyzer findings on the session policy of this version (ERROR findings refuse the save); null when not checked (BREVET_EVIDENCE off, or no session policy) */
+            policyFindings: {
+                findingType: "ERROR" | "SECURITY_WARNING" | "WARNING" | "SUGGESTION";
+                issueCode: string;
+                findingDetails: string;
+                learnMoreLink: string;
+                locations: {
+                    /** @description index, key, substring or value elements into the policy */
+                    path: {
+                        [key: string]: unknown;
+                    }[];
+                    span: {
+                        start: {
+                            line: number;
+                            column: number;
+                            offset: number;
+                        };
+                        end: {
+                            line: number;
+                            column: number;
+                            offset: number;
+                        };
+                    };
+                }[];
+            }[] | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -2614,6 +2639,33 @@ export interface operations {
                      *           "notify": {
                      *             "slackChannel": "INC-42 hotfix on the payments API"
                      *           },
+                     *           "policyFindings": [
+                     *             {
+                     *               "findingType": "ERROR",
+                     *               "issueCode": "INC-42 hotfix on the payments API",
+                     *               "findingDetails": "INC-42 hotfix on the payments API",
+                     *               "learnMoreLink": "INC-42 hotfix on the payments API",
+                     *               "locations": [
+                     *                 {
+                     *                   "path": [
+                     *                     {}
+                     *                   ],
+                     *                   "span": {
+                     *                     "start": {
+                     *                       "line": 1,
+                     *                       "column": 1,
+                     *                       "offset": 1
+                     *                     },
+                     *                     "end": {
+                     *                       "line": 1,
+                     *                       "column": 1,
+                     *                       "offset": 1
+                     *                     }
+                     *                   }
+                     *                 }
+                     *               ]
+                     *             }
+                     *           ],
                      *           "createdAt": "2026-12-03T09:00:00.000Z",
                      *           "updatedAt": "2026-12-03T09:00:00.000Z"
                      *         }
@@ -2973,6 +3025,33 @@ export interface operations {
                      *       "notify": {
                      *         "slackChannel": "INC-42 hotfix on the payments API"
                      *       },
+                     *       "policyFindings": [
+                     *         {
+                     *           "findingType": "ERROR",
+                     *           "issueCode": "INC-42 hotfix on the payments API",
+                     *           "findingDetails": "INC-42 hotfix on the payments API",
+                     *           "learnMoreLink": "INC-42 hotfix on the payments API",
+                     *           "locations": [
+                     *             {
+                     *               "path": [
+                     *                 {}
+                     *               ],
+                     *               "span": {
+                     *                 "start": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 },
+                     *                 "end": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 }
+                     *               }
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
                      *       "createdAt": "2026-12-03T09:00:00.000Z",
                      *       "updatedAt": "2026-12-03T09:00:00.000Z"
                      *     }
@@ -3037,6 +3116,31 @@ export interface operations {
                         notify: {
                             slackChannel: string | null;
                         };
+                        /** @description IAM Access Analyzer findings on the session policy of this version (ERROR findings refuse the save); null when not checked (BREVET_EVIDENCE off, or no session policy) */
+                        policyFindings: {
+                            findingType: "ERROR" | "SECURITY_WARNING" | "WARNING" | "SUGGESTION";
+                            issueCode: string;
+                            findingDetails: string;
+                            learnMoreLink: string;
+                            locations: {
+                                /** @description index, key, substring or value elements into the policy */
+                                path: {
+                                    [key: string]: unknown;
+                                }[];
+                                span: {
+                                    start: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                    end: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                };
+                            }[];
+                        }[] | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -3315,6 +3419,33 @@ export interface operations {
                      *       "notify": {
                      *         "slackChannel": "INC-42 hotfix on the payments API"
                      *       },
+                     *       "policyFindings": [
+                     *         {
+                     *           "findingType": "ERROR",
+                     *           "issueCode": "INC-42 hotfix on the payments API",
+                     *           "findingDetails": "INC-42 hotfix on the payments API",
+                     *           "learnMoreLink": "INC-42 hotfix on the payments API",
+                     *           "locations": [
+                     *             {
+                     *               "path": [
+                     *                 {}
+                     *               ],
+                     *               "span": {
+                     *                 "start": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 },
+                     *                 "end": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 }
+                     *               }
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
                      *       "createdAt": "2026-12-03T09:00:00.000Z",
                      *       "updatedAt": "2026-12-03T09:00:00.000Z"
                      *     }
@@ -3379,6 +3510,31 @@ export interface operations {
                         notify: {
                             slackChannel: string | null;
                         };
+                        /** @description IAM Access Analyzer findings on the session policy of this version (ERROR findings refuse the save); null when not checked (BREVET_EVIDENCE off, or no session policy) */
+                        policyFindings: {
+                            findingType: "ERROR" | "SECURITY_WARNING" | "WARNING" | "SUGGESTION";
+                            issueCode: string;
+                            findingDetails: string;
+                            learnMoreLink: string;
+                            locations: {
+                                /** @description index, key, substring or value elements into the policy */
+                                path: {
+                                    [key: string]: unknown;
+                                }[];
+                                span: {
+                                    start: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                    end: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                };
+                            }[];
+                        }[] | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -3964,6 +4120,33 @@ export interface operations {
                      *       "notify": {
                      *         "slackChannel": "INC-42 hotfix on the payments API"
                      *       },
+                     *       "policyFindings": [
+                     *         {
+                     *           "findingType": "ERROR",
+                     *           "issueCode": "INC-42 hotfix on the payments API",
+                     *           "findingDetails": "INC-42 hotfix on the payments API",
+                     *           "learnMoreLink": "INC-42 hotfix on the payments API",
+                     *           "locations": [
+                     *             {
+                     *               "path": [
+                     *                 {}
+                     *               ],
+                     *               "span": {
+                     *                 "start": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 },
+                     *                 "end": {
+                     *                   "line": 1,
+                     *                   "column": 1,
+                     *                   "offset": 1
+                     *                 }
+                     *               }
+                     *             }
+                     *           ]
+                     *         }
+                     *       ],
                      *       "createdAt": "2026-12-03T09:00:00.000Z",
                      *       "updatedAt": "2026-12-03T09:00:00.000Z"
                      *     }
@@ -4028,6 +4211,31 @@ export interface operations {
                         notify: {
                             slackChannel: string | null;
                         };
+                        /** @description IAM Access Analyzer findings on the session policy of this version (ERROR findings refuse the save); null when not checked (BREVET_EVIDENCE off, or no session policy) */
+                        policyFindings: {
+                            findingType: "ERROR" | "SECURITY_WARNING" | "WARNING" | "SUGGESTION";
+                            issueCode: string;
+                            findingDetails: string;
+                            learnMoreLink: string;
+                            locations: {
+                                /** @description index, key, substring or value elements into the policy */
+                                path: {
+                                    [key: string]: unknown;
+                                }[];
+                                span: {
+                                    start: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                    end: {
+                                        line: number;
+                                        column: number;
+                                        offset: number;
+                                    };
+                                };
+                            }[];
+                        }[] | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */

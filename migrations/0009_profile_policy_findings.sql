@@ -1,0 +1,1 @@
+ALTER TABLE "profile_versions" ADD COLUMN "policy_findings" jsonb;
