@@ -123,7 +123,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     authenticator,
     authDenials,
     scheduler: queue,
-    effects: observeRequestEffects(createRequestEffects({ db: database.db, clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }), {
+    effects: observeRequestEffects(createRequestEffects({ clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }), {
       db: database.db,
       metrics,
     }),

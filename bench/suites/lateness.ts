@@ -78,7 +78,7 @@ export async function activationLateness(): Promise<Lateness> {
         const endsAt = new Date(firstEnd + Math.floor((i * SPREAD_MS) / WINDOWS));
         await deps.db.update(requests).set({ endsAt }).where(and(eq(requests.id, id), eq(requests.status, 'active')));
         await (await deps.scheduler!.queue.getJob(jobId({ name: 'end', payload: { requestId: id } })))?.remove();
-        await deps.effects.afterCommit({ requestId: id, events: [] });
+        await deps.effects.afterCommit(await deps.effects.record(deps.db, { requestId: id, events: [] }));
       });
       console.log(`  moved ${ids.length} ends inside one minute in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       await waitForCount(db.url, 'request.ended', WINDOWS, firstEnd + SPREAD_MS + 120_000);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../adapters/clock.js';
-import type { Db } from '../db/client.js';
-import type { RequestEffects } from '../requests/effects.js';
+import type { NotifiableEvent, RequestEffects } from '../requests/effects.js';
+import type { Executor } from '../principals/repo.js';
 import { endingNoticeAt } from '../requests/notify-ending-soon.js';
 import { findRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
@@ -45,12 +45,13 @@ export function dueJobsOf(request: RequestRow): ScheduledJob[] {
 }
 
 /**
- * After a request changes: schedule its timed jobs (when there is a queue) and record one
- * webhook delivery per event and URL. Everything here is also found by the reconciler, so a
- * failure is logged and never undoes or fails the committed change.
+ * The outbox of a request's changes (see RequestEffects): one webhook delivery per event and URL,
+ * and the Slack deliveries (message sync, requester DMs, reminders, escalations), written in the
+ * change's transaction; after commit, its timed jobs and those deliveries go to the queue (when
+ * there is one). A scheduling failure is logged and never undoes or fails the committed change:
+ * the reconciler finds both the due timed work and the deliveries no job ever picked up.
  */
 export function createRequestEffects(deps: {
-  db: Db;
   clock: Clock;
   logger: Logger;
   scheduler: JobScheduler | undefined;
@@ -59,40 +60,50 @@ export function createRequestEffects(deps: {
   slack: boolean;
 }): RequestEffects {
   return {
+    async record(tx, change) {
+      const request = await findRequest(tx, change.requestId);
+      if (request === undefined) return { ...change, jobs: [] };
+      const deliveryIds = await recordNotifications(tx, deps, request, change.events);
+      const now = deps.clock.now();
+      const jobs = deps.scheduler === undefined ? [] : [...dueJobsOf(request), ...deliveryIds.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now }))];
+      return { ...change, jobs };
+    },
     async afterCommit(change) {
+      if (deps.scheduler === undefined) return;
       try {
-        const request = await findRequest(deps.db, change.requestId);
-        if (request === undefined) return;
-        const jobs = deps.scheduler === undefined ? [] : dueJobsOf(request);
-        const view = requestView(request, await reviewsOf(deps.db, [request.id]));
-        const now = deps.clock.now();
-        const deliveryIds: string[] = [];
-        for (const event of change.events) {
-          deliveryIds.push(...(await recordDeliveries(deps.db, now, deps.webhooks, { event, requestId: request.id, payload: { request: view } })));
-          if (deps.slack && REQUESTER_EVENTS.has(event)) {
-            deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:requester'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
-          }
-        }
-        if (deps.slack && change.events.includes('request.escalated')) {
-          // DMs reach the new tier through the message sync below; a channel gets a reply in its thread.
-          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:escalation'], { event: 'request.escalated', requestId: request.id, payload: { requestId: request.id, event: 'request.escalated' } })));
-        }
-        if (deps.slack && change.events.includes('request.reminded')) {
-          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:reminder'], { event: 'request.reminded', requestId: request.id, payload: { requestId: request.id, event: 'request.reminded' } })));
-        }
-        if (deps.slack && change.events.length > 0) {
-          const event = change.events.at(-1)!;
-          deliveryIds.push(...(await recordTargetDeliveries(deps.db, now, ['slack:messages'], { event, requestId: request.id, payload: { requestId: request.id, event } })));
-        }
-        jobs.push(...deliveryIds.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now })));
         const extended = change.events.includes('request.extended');
-        for (const job of jobs) {
-          if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler?.reschedule(job);
-          else await deps.scheduler?.schedule(job);
+        for (const job of change.jobs) {
+          if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler.reschedule(job);
+          else await deps.scheduler.schedule(job);
         }
       } catch (error) {
         deps.logger.warn({ err: error, requestId: change.requestId }, 'scheduling after commit failed; the reconciler will catch up');
       }
     },
   };
+}
+
+/** The delivery rows announcing `events` of a request, in the caller's transaction; returns their ids. */
+async function recordNotifications(
+  tx: Executor,
+  deps: { clock: Clock; webhooks: WebhookConfig; slack: boolean },
+  request: RequestRow,
+  events: readonly NotifiableEvent[],
+): Promise<string[]> {
+  if (events.length === 0) return [];
+  const view = requestView(request, await reviewsOf(tx, [request.id]));
+  const now = deps.clock.now();
+  const slack = (target: string, event: string) =>
+    recordTargetDeliveries(tx, now, [target], { event, requestId: request.id, payload: { requestId: request.id, event } });
+  const ids: string[] = [];
+  for (const event of events) {
+    ids.push(...(await recordDeliveries(tx, now, deps.webhooks, { event, requestId: request.id, payload: { request: view } })));
+    if (deps.slack && REQUESTER_EVENTS.has(event)) ids.push(...(await slack('slack:requester', event)));
+  }
+  if (!deps.slack) return ids;
+  // DMs reach a new tier through the message sync below; a channel gets a reply in its thread.
+  if (events.includes('request.escalated')) ids.push(...(await slack('slack:escalation', 'request.escalated')));
+  if (events.includes('request.reminded')) ids.push(...(await slack('slack:reminder', 'request.reminded')));
+  ids.push(...(await slack('slack:messages', events.at(-1)!)));
+  return ids;
 }

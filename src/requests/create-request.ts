@@ -7,7 +7,7 @@ import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
 import { newId } from '../domain/ids.js';
 import { nextEscalationAt } from '../domain/escalation.js';
-import { decideOnCreation, type LifecycleEvent } from '../domain/lifecycle.js';
+import { decideOnCreation } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
 import { checkScope, sessionPolicyFor } from '../domain/session-policy.js';
 import { refuseErrors, validatePolicy, type ValidateDeps } from '../evidence/validate-policy.js';
@@ -17,7 +17,7 @@ import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
 import { onCallScheduleOf, type OnCallDeps } from './on-call-approval.js';
-import type { RequestEffects } from './effects.js';
+import { recordChanges, scheduleChanges, type RequestEffects } from './effects.js';
 import { holdOpenPendingCap, OpenPendingCapReached } from './open-pending-cap.js';
 import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
 import { loadRequestView } from './read-requests.js';
@@ -136,7 +136,8 @@ export async function createRequest(
         await audit(event, { ...window, breakGlass: request.breakGlass });
       }
     }
-    return { kind: 'created' as const, request, events: decision.events };
+    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: ['request.created', ...decision.events] }]);
+    return { kind: 'created' as const, request, changes };
   }).catch(async (error: unknown) => {
     // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
     // the refusal is audited in a transaction of its own, as other refusals are.
@@ -148,8 +149,7 @@ export async function createRequest(
     if (created.requestHash !== requestHash) throw idempotencyMismatch();
     return { view: await viewOf(deps, created.requestId), replayed: true };
   }
-  const events: (LifecycleEvent | 'request.created')[] = ['request.created', ...created.events];
-  await deps.effects.afterCommit({ requestId: created.request.id, events });
+  await scheduleChanges(deps.effects, created.changes);
   return { view: await loadRequestView(deps.db, created.request), replayed: false };
 }
 

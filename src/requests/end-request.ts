@@ -10,7 +10,7 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
-import type { RequestEffects } from './effects.js';
+import { recordChanges, type RequestEffects } from './effects.js';
 import { lockRequest } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
@@ -65,7 +65,8 @@ async function endByCaller(
       reason: command.reason,
       revocation: definition.revocation,
     });
-    return { view: await loadRequestView(tx, applied.request), events: decision.events, followUps: applied.followUps };
+    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: decision.events }, ...applied.followUps]);
+    return { view: await loadRequestView(tx, applied.request), changes };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

@@ -3,7 +3,7 @@ import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { nextEscalationAt, tiersDue } from '../domain/escalation.js';
 import { findProfileVersion } from '../profiles/repo.js';
-import type { RequestEffects } from './effects.js';
+import { scheduleChanges, type RecordedChange, type RequestEffects } from './effects.js';
 import { lockRequest, updateRequest } from './repo.js';
 
 /**
@@ -15,11 +15,11 @@ import { lockRequest, updateRequest } from './repo.js';
  */
 export async function escalateRequest(deps: { db: Db; clock: Clock; effects: RequestEffects }, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
-  const escalated = await deps.db.transaction(async (tx) => {
+  const escalated = await deps.db.transaction(async (tx): Promise<RecordedChange | undefined> => {
     const request = await lockRequest(tx, requestId);
-    if (request === undefined || request.status !== 'pending' || request.escalateAt === null || request.escalateAt > now) return false;
+    if (request === undefined || request.status !== 'pending' || request.escalateAt === null || request.escalateAt > now) return undefined;
     // The TTL ends the time for reviews: an overdue request is about to expire, not to escalate.
-    if (request.pendingExpiresAt <= now) return false;
+    if (request.pendingExpiresAt <= now) return undefined;
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
     const tiers = definition.approval.escalation;
     const due = tiersDue(tiers, request.escalatedTiers, request.createdAt, now);
@@ -38,8 +38,9 @@ export async function escalateRequest(deps: { db: Db; clock: Clock; effects: Req
         details: tier,
       });
     }
-    return due.length > 0;
+    return deps.effects.record(tx, { requestId, events: due.length > 0 ? ['request.escalated'] : [] });
   });
-  if (escalated) await deps.effects.afterCommit({ requestId, events: ['request.escalated'] });
-  return escalated;
+  if (escalated === undefined) return false;
+  await scheduleChanges(deps.effects, [escalated]);
+  return escalated.events.length > 0;
 }

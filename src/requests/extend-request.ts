@@ -12,7 +12,7 @@ import { humanTextField } from '../http/validation.js';
 import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from './access.js';
 import { applyExtension } from './apply-extension.js';
-import type { RequestChange, RequestEffects } from './effects.js';
+import { recordChanges, scheduleChanges, type RequestChange, type RequestEffects } from './effects.js';
 import { findExtension, insertRequest, lockRequest } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
@@ -141,10 +141,10 @@ export async function extendRequest(deps: Deps, caller: Caller, parentId: string
       await applyExtension(tx, deps.clock, parent, extension, { actor: actorOf(caller), sourceIp: caller.sourceIp });
       followUps.push({ requestId: parent.id, events: ['request.extended'] });
     }
-    return { extension, events: decision.events, followUps };
+    const changes = await recordChanges(deps.effects, tx, [{ requestId: extension.id, events: ['request.created', ...decision.events] }, ...followUps]);
+    return { extension, changes };
   });
   if ('refused' in outcome) throw outcome.refused;
-  await deps.effects.afterCommit({ requestId: outcome.extension.id, events: ['request.created', ...outcome.events] });
-  for (const change of outcome.followUps) await deps.effects.afterCommit(change);
+  await scheduleChanges(deps.effects, outcome.changes);
   return loadRequestView(deps.db, outcome.extension);
 }

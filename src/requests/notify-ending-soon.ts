@@ -1,7 +1,7 @@
 import type { Clock } from '../adapters/clock.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import type { RequestEffects } from './effects.js';
+import { scheduleChanges, type RecordedChange, type RequestEffects } from './effects.js';
 import { lockRequest, updateRequest } from './repo.js';
 
 /** How long before the window end the requester is told it is ending. */
@@ -17,10 +17,10 @@ export function endingNoticeAt(endsAt: Date): Date {
  */
 export async function notifyEndingSoon(deps: { db: Db; clock: Clock; effects: RequestEffects }, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
-  const noticed = await deps.db.transaction(async (tx) => {
+  const noticed = await deps.db.transaction(async (tx): Promise<RecordedChange | undefined> => {
     const request = await lockRequest(tx, requestId);
-    if (request === undefined || request.status !== 'active' || request.endsAt === null || request.endingNoticeAt !== null) return false;
-    if (endingNoticeAt(request.endsAt) > now || request.endsAt <= now) return false;
+    if (request === undefined || request.status !== 'active' || request.endsAt === null || request.endingNoticeAt !== null) return undefined;
+    if (endingNoticeAt(request.endsAt) > now || request.endsAt <= now) return undefined;
     await updateRequest(tx, requestId, { endingNoticeAt: now, updatedAt: now });
     await appendAudit(tx, deps.clock, {
       actor: systemActor,
@@ -29,8 +29,9 @@ export async function notifyEndingSoon(deps: { db: Db; clock: Clock; effects: Re
       profileId: request.profileId,
       details: { endsAt: request.endsAt.toISOString() },
     });
-    return true;
+    return deps.effects.record(tx, { requestId, events: ['request.ending-soon'] });
   });
-  if (noticed) await deps.effects.afterCommit({ requestId, events: ['request.ending-soon'] });
-  return noticed;
+  if (noticed === undefined) return false;
+  await scheduleChanges(deps.effects, [noticed]);
+  return true;
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../adapters/clock.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import type { RequestEffects } from './effects.js';
+import { scheduleChanges, type RecordedChange, type RequestEffects } from './effects.js';
 import { lockRequest, updateRequest } from './repo.js';
 
 /**
@@ -11,10 +11,10 @@ import { lockRequest, updateRequest } from './repo.js';
  */
 export async function remindApprovers(deps: { db: Db; clock: Clock; effects: RequestEffects }, requestId: string): Promise<boolean> {
   const now = deps.clock.now();
-  const reminded = await deps.db.transaction(async (tx) => {
+  const reminded = await deps.db.transaction(async (tx): Promise<RecordedChange | undefined> => {
     const request = await lockRequest(tx, requestId);
-    if (request === undefined || request.status !== 'pending') return false;
-    if (request.remindAt === null || request.remindAt > now || request.remindedAt !== null) return false;
+    if (request === undefined || request.status !== 'pending') return undefined;
+    if (request.remindAt === null || request.remindAt > now || request.remindedAt !== null) return undefined;
     await updateRequest(tx, requestId, { remindedAt: now, updatedAt: now });
     await appendAudit(tx, deps.clock, {
       actor: systemActor,
@@ -23,8 +23,9 @@ export async function remindApprovers(deps: { db: Db; clock: Clock; effects: Req
       profileId: request.profileId,
       details: { pendingExpiresAt: request.pendingExpiresAt.toISOString() },
     });
-    return true;
+    return deps.effects.record(tx, { requestId, events: ['request.reminded'] });
   });
-  if (reminded) await deps.effects.afterCommit({ requestId, events: ['request.reminded'] });
-  return reminded;
+  if (reminded === undefined) return false;
+  await scheduleChanges(deps.effects, [reminded]);
+  return true;
 }

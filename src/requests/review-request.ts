@@ -13,7 +13,7 @@ import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import { applyExtension } from './apply-extension.js';
-import type { RequestChange, RequestEffects } from './effects.js';
+import { recordChanges, type RequestChange, type RequestEffects } from './effects.js';
 import { lockWithParent, reviewsOf } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
@@ -105,7 +105,8 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       await applyExtension(tx, deps.clock, extending, applied.request, { actor: actorOf(caller), sourceIp: caller.sourceIp });
       followUps.push({ requestId: extending.id, events: ['request.extended'] });
     }
-    return { view: await loadRequestView(tx, applied.request), events: decision.events, followUps };
+    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: decision.events }, ...followUps]);
+    return { view: await loadRequestView(tx, applied.request), changes };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);

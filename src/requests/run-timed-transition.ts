@@ -3,7 +3,7 @@ import { systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { decide } from '../domain/lifecycle.js';
 import { applyDecision, factsOf } from './apply-decision.js';
-import type { RequestEffects } from './effects.js';
+import { recordChanges, scheduleChanges, type RequestEffects } from './effects.js';
 import { lockRequest } from './repo.js';
 
 export type TimedCommand = 'activate' | 'end' | 'expire';
@@ -25,10 +25,9 @@ export async function runTimedTransition(
     const decision = decide(factsOf(request, []), { kind: command }, deps.clock.now());
     if (!decision.ok) return undefined;
     const applied = await applyDecision(tx, deps.clock, request, decision, { actor: systemActor, sourceIp: null });
-    return { events: decision.events, followUps: applied.followUps };
+    return recordChanges(deps.effects, tx, [{ requestId, events: decision.events }, ...applied.followUps]);
   });
   if (outcome === undefined) return false;
-  await deps.effects.afterCommit({ requestId, events: outcome.events });
-  for (const change of outcome.followUps) await deps.effects.afterCommit(change);
+  await scheduleChanges(deps.effects, outcome);
   return true;
 }

@@ -36,7 +36,7 @@ describe('a window on the system clock', () => {
     const endsAt = new Date(Date.now() + 2_000);
     await t.deps.db.update(requests).set({ endsAt }).where(eq(requests.id, request.id));
     await (await jobOf(t, 'end', request.id))?.remove();
-    await t.deps.effects.afterCommit({ requestId: request.id, events: [] });
+    await t.deps.effects.afterCommit(await t.deps.effects.record(t.deps.db, { requestId: request.id, events: [] }));
     expect(await (await jobOf(t, 'end', request.id))?.getState()).toBe('delayed');
 
     await waitForStatus(t, request.id, 'ended', 2_000 + 5_000);
