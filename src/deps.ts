@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createPolicyAnalyzer, type PolicyAnalyzer } from './adapters/aws/access-analyzer.js';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
+import { createRolePermissions, type RolePermissions } from './adapters/aws/role-permissions.js';
 import { createAwsIdentity, type AwsIdentity } from './adapters/aws/identity.js';
 import { createStsIssuer, type AwsClientOptions, type CredentialIssuer } from './adapters/aws/sts.js';
 import { systemClock, type Clock } from './adapters/clock.js';
@@ -49,6 +50,10 @@ export interface Deps {
   rolePolicies: RolePolicyStore;
   /** IAM Access Analyzer's policy checks (SPEC §13); called only when BREVET_EVIDENCE=true. */
   policyAnalyzer: PolicyAnalyzer;
+  /** A role's own policies, read through IAM for the sensitive-access check (SPEC §13). */
+  rolePermissions: RolePermissions;
+  /** Tests shorten the sensitive-access check's budget (8 s). */
+  evidenceBudgetMs?: number;
   consoleSignIn: ConsoleSignIn;
   webhookSender: WebhookSender;
   webhooks: WebhookConfig;
@@ -85,6 +90,8 @@ export interface DepsOverrides {
   notifyBackoffMs?: number;
   /** Tests shorten the on-call lookup budget. */
   onCallBudgetMs?: number;
+  /** Tests shorten the sensitive-access check's budget. */
+  evidenceBudgetMs?: number;
 }
 
 export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Deps {
@@ -132,6 +139,8 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     awsIdentity: createAwsIdentity(),
     rolePolicies: createIamPolicyStore(overrides.aws),
     policyAnalyzer: createPolicyAnalyzer(overrides.aws),
+    rolePermissions: createRolePermissions(overrides.aws),
+    ...(overrides.evidenceBudgetMs === undefined ? {} : { evidenceBudgetMs: overrides.evidenceBudgetMs }),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),
     webhooks,

@@ -140,6 +140,8 @@ export const requests = pgTable(
     denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed', 'failed'] }),
     /** When the deny statement may be removed: the latest expiration of the request's credentials. */
     revocationCleanupAt: timestamps('revocation_cleanup_at'),
+    /** The sensitive-access check made at creation (SPEC §13: domain/evidence.ts Evidence); null when off. */
+    evidence: jsonb('evidence'),
     /** The profile's Slack channel at creation; null means direct messages to approvers. */
     slackChannel: text('slack_channel'),
     /** The Slack messages that show this request, updated in place as it changes: [{ channel, ts }]. */
@@ -224,6 +226,23 @@ export const issuances = pgTable(
     index('issuances_request_idx').on(t.requestId),
     check('issuances_status_check', sql`${t.status} in ('pending', 'issued', 'failed')`),
   ],
+);
+
+/**
+ * Access Analyzer CheckAccessNotGranted answers by policy content (SPEC §13): a check is billed per
+ * call, and the same policy and action always get the same answer, so a busy profile asks once.
+ */
+export const policyChecks = pgTable(
+  'policy_checks',
+  {
+    /** SHA-256 (hex) of the policy document's canonical JSON. */
+    policyHash: text('policy_hash').notNull(),
+    action: text('action').notNull(),
+    /** FAIL: the policy may grant the action. */
+    mayGrant: boolean('may_grant').notNull(),
+    checkedAt: timestamps('checked_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.policyHash, t.action] })],
 );
 
 /** Outgoing notifications (webhooks, Slack) and each delivery attempt. */

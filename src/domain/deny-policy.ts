@@ -4,7 +4,8 @@
  * `brevet-<requestId>`. Statements Brevet does not own are kept as they are.
  */
 
-const POLICY_PREFIX = 'BrevetRevocations-';
+/** Every installation's revocation policy starts so; the sensitive-access check skips them all (SPEC §13). */
+export const POLICY_PREFIX = 'BrevetRevocations-';
 const SID_PREFIX = 'BrevetRevoke';
 
 /**

@@ -53,6 +53,8 @@ describe('defaults', () => {
           extension: { required: 1, maxTotalSeconds: 3600 },
           escalation: [],
           onCall: null,
+          sensitiveActions: ['iam:*', 'organizations:*', 'sts:AssumeRole', 'kms:Decrypt'],
+          sensitiveRequired: null,
         },
         conditions: { requireMfa: false, sourceCidrs: [], timeWindows: [], ticketPattern: null, minJustificationLength: 10 },
         sessionPolicy: null,

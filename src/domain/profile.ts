@@ -2,6 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { RE2JS } from 're2js';
 import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow } from './conditions.js';
 import { canonicalPrincipalEntries } from './eligibility.js';
+import { DEFAULT_SENSITIVE_ACTIONS, SENSITIVE_ACTION } from './evidence.js';
 import { canonicalGroups } from './identity.js';
 
 /** One version of a catalog entry: an IAM role and the rules for getting it (SPEC §1). */
@@ -44,6 +45,10 @@ export interface ApprovalPolicy {
   escalation: EscalationTier[];
   /** Auto-approval of whoever is on call now in one of the schedules (SPEC §12). */
   onCall: OnCallPolicy | null;
+  /** Actions whose grant approvers must see (SPEC §13); checked only with BREVET_EVIDENCE=true. */
+  sensitiveActions: string[];
+  /** Approvals a request needs instead of `required` when it may grant a sensitive action; null: no change. */
+  sensitiveRequired: number | null;
 }
 
 export interface ExtensionPolicy {
@@ -146,6 +151,8 @@ export function buildProfileDefinition(
       },
       escalation: (approval.escalation ?? []).map((tier) => ({ afterSeconds: tier.afterSeconds, approverGroups: canonicalGroups(tier.approverGroups) })),
       onCall: approval.onCall == null ? null : { provider: approval.onCall.provider, scheduleIds: [...new Set(approval.onCall.scheduleIds)] },
+      sensitiveActions: [...new Set(approval.sensitiveActions ?? DEFAULT_SENSITIVE_ACTIONS)],
+      sensitiveRequired: approval.sensitiveRequired ?? null,
     },
     conditions: {
       requireMfa: conditions.requireMfa ?? false,
@@ -216,7 +223,7 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
   return errors;
 }
 
-/** The SPEC §12 parts of `approval`: extension, escalation tiers, on-call. */
+/** The SPEC §12 and §13 parts of `approval`: extension, escalation tiers, on-call, sensitive access. */
 function checkApprovalExtras(a: ApprovalPolicy, maxDurationSeconds: number): ProfileError[] {
   const errors: ProfileError[] = [];
   const fail = (field: string, message: string) => errors.push({ field: `/body/approval/${field}`, message });
@@ -241,6 +248,16 @@ function checkApprovalExtras(a: ApprovalPolicy, maxDurationSeconds: number): Pro
     }
     if (tier.approverGroups.length === 0) fail(`escalation/${i}/approverGroups`, 'name at least one group');
   });
+  a.sensitiveActions.forEach((action, i) => {
+    if (!SENSITIVE_ACTION.test(action)) fail(`sensitiveActions/${i}`, 'is not an IAM action (service:Action, wildcards * and ? allowed), e.g. iam:*');
+  });
+  if (a.sensitiveRequired !== null) {
+    if (!Number.isInteger(a.sensitiveRequired) || a.sensitiveRequired < a.required || a.sensitiveRequired > 20) {
+      fail('sensitiveRequired', `must be from approval.required (${a.required}) to 20: sensitive access never needs fewer approvals`);
+    } else if (a.sensitiveRequired > 0 && a.required === 0 && a.approverGroups.length === 0 && a.approverPrincipals.length === 0) {
+      fail('sensitiveRequired', 'name approver groups or principals when sensitive access needs approvals');
+    }
+  }
   if (a.onCall !== null) {
     if (a.onCall.provider !== 'pagerduty') fail('onCall/provider', 'must be pagerduty');
     if (a.onCall.scheduleIds.length === 0) fail('onCall/scheduleIds', 'name at least one schedule');
@@ -252,13 +269,15 @@ function checkApprovalExtras(a: ApprovalPolicy, maxDurationSeconds: number): Pro
 }
 
 /**
- * Profile versions saved before SPEC §12 have no extension, escalation or on-call fields: they
- * read as the defaults those versions would have been given (extensions reviewed like the
- * request, within the profile's maximum; no tiers; no on-call).
+ * Profile versions saved before SPEC §12 and §13 lack their fields: they read as the defaults
+ * those versions would have been given (extensions reviewed like the request, within the
+ * profile's maximum; no tiers; no on-call; the default sensitive actions, approvals unchanged).
  */
 export function withApprovalDefaults(definition: ProfileDefinition): ProfileDefinition {
-  const a = definition.approval as Partial<ApprovalPolicy> & Omit<ApprovalPolicy, 'extension' | 'escalation' | 'onCall'>;
-  if (a.extension !== undefined && a.escalation !== undefined && a.onCall !== undefined) return definition;
+  const a = definition.approval as Partial<ApprovalPolicy> & Omit<ApprovalPolicy, 'extension' | 'escalation' | 'onCall' | 'sensitiveActions' | 'sensitiveRequired'>;
+  if (a.extension !== undefined && a.escalation !== undefined && a.onCall !== undefined && a.sensitiveActions !== undefined && a.sensitiveRequired !== undefined) {
+    return definition;
+  }
   return {
     ...definition,
     approval: {
@@ -266,6 +285,8 @@ export function withApprovalDefaults(definition: ProfileDefinition): ProfileDefi
       extension: a.extension ?? { required: a.required, maxTotalSeconds: definition.maxDurationSeconds },
       escalation: a.escalation ?? [],
       onCall: a.onCall ?? null,
+      sensitiveActions: a.sensitiveActions ?? [...DEFAULT_SENSITIVE_ACTIONS],
+      sensitiveRequired: a.sensitiveRequired ?? null,
     },
   };
 }

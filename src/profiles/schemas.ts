@@ -82,6 +82,17 @@ const editable = {
       extension: Type.Optional(Extension),
       escalation: Type.Optional(Escalation),
       onCall: Type.Optional(Type.Union([OnCall, Type.Null()])),
+      sensitiveActions: Type.Optional(
+        Type.Array(Type.String({ pattern: '^[a-z0-9-]+:[A-Za-z0-9*?]+$', maxLength: 128 }), {
+          maxItems: 50,
+          description: 'Actions approvers must be told a request may grant (iam:* = any IAM action); default iam:*, organizations:*, sts:AssumeRole, kms:Decrypt',
+        }),
+      ),
+      sensitiveRequired: Type.Optional(
+        Type.Union([Type.Integer({ minimum: 0, maximum: 20 }), Type.Null()], {
+          description: 'Approvals instead of `required` for a request that may grant a sensitive action (or whose check could not run); null (default): unchanged',
+        }),
+      ),
     },
     Closed,
   ),
@@ -184,6 +195,8 @@ export const Profile = Type.Object(
       extension: Type.Object({ required: Type.Integer(), maxTotalSeconds: Type.Integer() }),
       escalation: Type.Array(Type.Object({ afterSeconds: Type.Integer(), approverGroups: Type.Array(Type.String()) })),
       onCall: Type.Union([Type.Object({ provider: Type.Literal('pagerduty'), scheduleIds: Type.Array(Type.String()) }), Type.Null()]),
+      sensitiveActions: Type.Array(Type.String()),
+      sensitiveRequired: Type.Union([Type.Integer(), Type.Null()]),
     }),
     conditions: Type.Object({
       requireMfa: Type.Boolean(),

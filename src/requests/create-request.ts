@@ -9,8 +9,10 @@ import { newId } from '../domain/ids.js';
 import { nextEscalationAt } from '../domain/escalation.js';
 import { decideOnCreation } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
-import { checkScope, sessionPolicyFor } from '../domain/session-policy.js';
+import { checkScope, sessionPolicyFor, type Scope } from '../domain/session-policy.js';
 import { refuseErrors, validatePolicy, type ValidateDeps } from '../evidence/validate-policy.js';
+import { checkSensitiveAccess, type SensitiveAccessDeps } from '../evidence/sensitive-access.js';
+import { approvalsRequiredFor, raisesApprovals } from '../domain/evidence.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
@@ -23,7 +25,7 @@ import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, ty
 import { loadRequestView } from './read-requests.js';
 import type { RequestApiView } from './view.js';
 
-type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps & ValidateDeps;
+type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps & ValidateDeps & SensitiveAccessDeps;
 
 export interface NewRequest {
   profile: string;
@@ -66,9 +68,15 @@ export async function createRequest(
   const profile = await findCurrentProfile(deps.db, input.profile);
   if (profile === undefined) throw noSuchProfile(input.profile);
   const now = deps.clock.now();
-  const plan = await planOrRefuse(deps, caller, profile, input, now);
-  // Outside any transaction: PagerDuty gets its budget of seconds while no row is locked.
-  const needsApproval = plan.approvalsRequired > 0 && !plan.breakGlass;
+  const planned = await planOrRefuse(deps, caller, profile, input, now);
+  // Outside any transaction, like every network call below: no row is locked while AWS or PagerDuty answer.
+  const approval = profile.definition.approval;
+  const evidence = deps.config.evidence.enabled
+    ? await checkSensitiveAccess(deps, profile.definition, sessionPolicyFor(profile.definition.sessionPolicy, planned.scope as Scope | null))
+    : null;
+  const plan = { ...planned, approvalsRequired: approvalsRequiredFor(approval, evidence) };
+  // Sensitive access (or an unchecked grant) keeps the approvals sensitiveRequired asks for: no on-call shortcut.
+  const needsApproval = plan.approvalsRequired > 0 && !plan.breakGlass && !raisesApprovals(approval, evidence);
   const onCallSchedule = needsApproval ? await onCallScheduleOf(deps, caller, profile.definition.approval.onCall) : null;
 
   const created = await deps.db.transaction(async (tx) => {
@@ -96,6 +104,7 @@ export async function createRequest(
       startsAt: decision.window?.startsAt ?? plan.startsAt,
       endsAt: decision.window?.endsAt ?? plan.endsAt,
       slackChannel: profile.definition.notify.slackChannel,
+      evidence,
       decidedAt: decision.status === 'pending' ? null : now,
       escalateAt: decision.status === 'pending' ? nextEscalationAt(profile.definition.approval.escalation, 0, now, plan.pendingExpiresAt) : null,
       createdAt: now,
@@ -119,6 +128,7 @@ export async function createRequest(
       scope: request.scope,
       breakGlass: request.breakGlass,
       approvalsRequired: request.approvalsRequired,
+      ...(evidence === null ? {} : { evidence }),
     });
     const window = { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null };
     for (const event of decision.events) {

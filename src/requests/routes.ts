@@ -13,7 +13,7 @@ import { waitForStatusChange } from './wait-for-status.js';
 
 const tags = ['requests'];
 
-export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies' | 'requestStatusChanges' | 'onCall' | 'onCallFailures' | 'onCallBudgetMs' | 'logger' | 'config' | 'policyAnalyzer'>): FastifyPluginAsync {
+export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies' | 'requestStatusChanges' | 'onCall' | 'onCallFailures' | 'onCallBudgetMs' | 'logger' | 'config' | 'policyAnalyzer' | 'rolePermissions' | 'evidenceBudgetMs'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Closing the server answers every held long-poll at once instead of waiting out its seconds.

@@ -81,7 +81,20 @@ export const Request = Type.Object(
     startsAt: Nullable(Type.String({ format: 'date-time' })),
     endsAt: Nullable(Type.String({ format: 'date-time' })),
     pendingExpiresAt: Type.String({ format: 'date-time' }),
-    approvalsRequired: Type.Integer(),
+    approvalsRequired: Type.Integer({ description: "The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13)" }),
+    evidence: Type.Union(
+      [
+        Type.Object({
+          sensitive: Type.Union([Type.Array(Type.String()), Type.Null()], {
+            description: "The profile's sensitive actions this grant may allow; null when the check could not run",
+          }),
+          error: Type.Optional(Type.String({ description: 'Why the check could not run; sensitiveRequired then applies (fail closed)' })),
+          checkedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        }),
+        Type.Null(),
+      ],
+      { description: 'SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off' },
+    ),
     reviews: Type.Array(Review),
     revokedReason: Nullable(Type.String()),
     denyPolicyStatus: Type.Union([Type.Literal('pending'), Type.Literal('applied'), Type.Literal('removed'), Type.Literal('failed'), Type.Null()], {

@@ -1,3 +1,4 @@
+import type { Evidence } from '../domain/evidence.js';
 import type { RequestRow, ReviewRow } from './repo.js';
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
@@ -21,6 +22,8 @@ export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) 
     endsAt: iso(request.endsAt),
     pendingExpiresAt: request.pendingExpiresAt.toISOString(),
     approvalsRequired: request.approvalsRequired,
+    /** SPEC §13: what the grant may allow of the profile's sensitive actions; null when not checked. */
+    evidence: (request.evidence as Evidence | null) ?? null,
     reviews: reviews
       .filter((review) => review.requestId === request.id)
       .map((review) => ({

@@ -14,8 +14,9 @@ import { extendFromSlack } from './extend-button.js';
 import { principalForSlackUser } from './identity.js';
 import { EXTEND_ACTION, parseExtendButtonValue } from './messages.js';
 import type { ValidateDeps } from '../evidence/validate-policy.js';
+import type { SensitiveAccessDeps } from '../evidence/sensitive-access.js';
 
-export interface SlackCommandDeps extends OnCallDeps, ValidateDeps {
+export interface SlackCommandDeps extends OnCallDeps, ValidateDeps, SensitiveAccessDeps {
   db: Db;
   clock: Clock;
   effects: RequestEffects;

@@ -1,3 +1,4 @@
+import type { Evidence } from '../domain/evidence.js';
 import type { ProfileDefinition } from '../domain/profile.js';
 import type { RequestView } from '../requests/view.js';
 
@@ -55,11 +56,20 @@ export function requestMessage(facts: MessageFacts): { text: string; blocks: Blo
     { type: 'header', text: plain(request.breakGlass ? 'Break-glass access' : request.kind === 'extension' ? 'Extension request' : 'Access request') },
     { type: 'section', fields },
     { type: 'section', text: plain(`Justification: ${request.justification}`) },
-    { type: 'context', elements: [plain(`${statusLine(request)} · ${request.id}`)] },
   ];
+  if (request.evidence !== null) blocks.push({ type: 'section', text: plain(evidenceLine(request.evidence, request.approvalsRequired)) });
+  blocks.push({ type: 'context', elements: [plain(`${statusLine(request)} · ${request.id}`)] });
   if (reviews.length > 0) blocks.push({ type: 'context', elements: [plain(reviews.join(' · '))] });
   if (request.status === 'pending') blocks.push(actionsBlock(facts));
   return { text: `Access request ${request.id} for ${escapeMrkdwn(facts.profileName)}: ${statusLine(request)}`, blocks };
+}
+
+/** What approvers read of the sensitive-access check (SPEC §13): "Grants iam:* — needs 2 approvals". */
+export function evidenceLine(evidence: Evidence, approvalsRequired: number): string {
+  const needs = `needs ${approvalsRequired} approval${approvalsRequired === 1 ? '' : 's'}`;
+  if (evidence.sensitive === null) return `Sensitive-access check could not run (${evidence.error}) — ${needs}`;
+  if (evidence.sensitive.length === 0) return `Grants no sensitive access — ${needs}`;
+  return `Grants ${evidence.sensitive.join(', ')} — ${needs}`;
 }
 
 function actionsBlock(facts: MessageFacts): Block {

@@ -48,6 +48,12 @@ export interface AwsStandIn {
    * answers AccessDenied.
    */
   missingRoles: Set<string>;
+  /** IAM managed policies by ARN: each version's decoded JSON document, and which is the default. */
+  managedPolicies: Map<string, { name: string; defaultVersionId: string; versions: Map<string, string> }>;
+  /** Managed policy ARNs attached to each role, by role name. */
+  attachedPolicies: Map<string, string[]>;
+  /** Items per page of ListAttachedRolePolicies / ListRolePolicies (IAM pages with Marker and IsTruncated). */
+  iamPageSize: number;
   iamCalls: { action: string; params: Record<string, string> }[];
   failNextIam(...faults: StsFault[]): void;
   /**
@@ -62,7 +68,16 @@ export interface AwsStandIn {
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/';
-const IAM_ACTIONS = new Set(['GetRole', 'GetRolePolicy', 'PutRolePolicy', 'DeleteRolePolicy', 'ListRolePolicies']);
+const IAM_ACTIONS = new Set([
+  'GetRole',
+  'GetRolePolicy',
+  'PutRolePolicy',
+  'DeleteRolePolicy',
+  'ListRolePolicies',
+  'ListAttachedRolePolicies',
+  'GetPolicy',
+  'GetPolicyVersion',
+]);
 const NAME_PATTERN = /^[\w+=,.@-]*$/;
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const BASE64ISH = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -227,8 +242,34 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     );
   };
 
+  /** One page of a list, as IAM pages: MaxItems, an opaque Marker, IsTruncated. */
+  const paged = <T>(items: T[], params: URLSearchParams, render: (page: T[]) => string): string => {
+    const start = Number(params.get('Marker') ?? '0');
+    const size = Math.min(Number(params.get('MaxItems') ?? stand.iamPageSize), stand.iamPageSize);
+    const more = start + size < items.length;
+    return `${render(items.slice(start, start + size))}<IsTruncated>${more}</IsTruncated>${more ? el('Marker', String(start + size)) : ''}`;
+  };
+
+  /** Managed policies: GetPolicy and GetPolicyVersion; undefined for other actions. */
+  const managedPolicy = (action: string, params: URLSearchParams): string | undefined => {
+    const arn = params.get('PolicyArn') ?? '';
+    const policy = stand.managedPolicies.get(arn);
+    if (action !== 'GetPolicy' && action !== 'GetPolicyVersion') return undefined;
+    if (policy === undefined) throw new AwsError('NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`, 404);
+    if (action === 'GetPolicy') {
+      return `<Policy>${el('PolicyName', policy.name)}${el('DefaultVersionId', policy.defaultVersionId)}${el('Arn', arn)}${el('Path', '/')}<IsAttachable>true</IsAttachable></Policy>`;
+    }
+    const versionId = params.get('VersionId') ?? '';
+    const doc = policy.versions.get(versionId);
+    if (doc === undefined) throw new AwsError('NoSuchEntity', `Policy ${arn} version ${versionId} does not exist or is not attachable.`, 404);
+    // Like GetRolePolicy, the document comes back URL-encoded.
+    return `<PolicyVersion>${el('Document', encodeURIComponent(doc))}${el('VersionId', versionId)}<IsDefaultVersion>${versionId === policy.defaultVersionId}</IsDefaultVersion></PolicyVersion>`;
+  };
+
   /** IAM handlers: return the Result body, or undefined for actions whose response has no Result element. */
   const iam = (action: string, params: URLSearchParams): string | undefined => {
+    const managed = managedPolicy(action, params);
+    if (managed !== undefined) return managed;
     const roleName = params.get('RoleName') ?? '';
     const policyName = params.get('PolicyName') ?? '';
     const policies = stand.rolePolicies.get(roleName);
@@ -255,8 +296,11 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       case 'DeleteRolePolicy':
         if (!policies?.delete(policyName)) throw noSuchPolicy();
         return undefined;
+      case 'ListAttachedRolePolicies':
+        return paged(stand.attachedPolicies.get(roleName) ?? [], params, (page) =>
+          `<AttachedPolicies>${page.map((arn) => `<member>${el('PolicyName', stand.managedPolicies.get(arn)?.name ?? arn.slice(arn.lastIndexOf('/') + 1))}${el('PolicyArn', arn)}</member>`).join('')}</AttachedPolicies>`);
       default: // ListRolePolicies — roles are implicit here, so an unknown role simply has none
-        return `<PolicyNames>${[...(policies?.keys() ?? [])].map((n) => el('member', n)).join('')}</PolicyNames><IsTruncated>false</IsTruncated>`;
+        return paged([...(policies?.keys() ?? [])], params, (page) => `<PolicyNames>${page.map((n) => el('member', n)).join('')}</PolicyNames>`);
     }
   };
 
@@ -323,6 +367,9 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
     rolePolicies: new Map(),
     account: '123456789012',
     missingRoles: new Set(),
+    managedPolicies: new Map(),
+    attachedPolicies: new Map(),
+    iamPageSize: 100,
     iamCalls: [],
     failNextIam: (...faults) => void iamFaults.push(...faults),
     expiredSessionTokens: new Set(),

@@ -421,6 +421,8 @@ export interface components {
                     provider: "pagerduty";
                     scheduleIds: string[];
                 } | null;
+                sensitiveActions: string[];
+                sensitiveRequired: number | null;
             };
             conditions: {
                 requireMfa: boolean;
@@ -499,7 +501,16 @@ export interface components {
             endsAt: string | null;
             /** Format: date-time */
             pendingExpiresAt: string;
+            /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
             approvalsRequired: number;
+            /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+            evidence: {
+                /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                sensitive: string[] | null;
+                /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                error?: string;
+                checkedAt: string | null;
+            } | null;
             reviews: {
                 reviewerId: string;
                 decision: "approve" | "deny";
@@ -2613,7 +2624,11 @@ export interface operations {
                      *               "scheduleIds": [
                      *                 "INC-42 hotfix on the payments API"
                      *               ]
-                     *             }
+                     *             },
+                     *             "sensitiveActions": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "sensitiveRequired": 1
                      *           },
                      *           "conditions": {
                      *             "requireMfa": false,
@@ -2916,6 +2931,10 @@ export interface operations {
                             provider: "pagerduty";
                             scheduleIds: string[];
                         } | null;
+                        /** @description Actions approvers must be told a request may grant (iam:* = any IAM action); default iam:*, organizations:*, sts:AssumeRole, kms:Decrypt */
+                        sensitiveActions?: string[];
+                        /** @description Approvals instead of `required` for a request that may grant a sensitive action (or whose check could not run); null (default): unchanged */
+                        sensitiveRequired?: number | null;
                     };
                     conditions?: {
                         requireMfa?: boolean;
@@ -2999,7 +3018,11 @@ export interface operations {
                      *           "scheduleIds": [
                      *             "INC-42 hotfix on the payments API"
                      *           ]
-                     *         }
+                     *         },
+                     *         "sensitiveActions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "sensitiveRequired": 1
                      *       },
                      *       "conditions": {
                      *         "requireMfa": false,
@@ -3092,6 +3115,8 @@ export interface operations {
                                 provider: "pagerduty";
                                 scheduleIds: string[];
                             } | null;
+                            sensitiveActions: string[];
+                            sensitiveRequired: number | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -3393,7 +3418,11 @@ export interface operations {
                      *           "scheduleIds": [
                      *             "INC-42 hotfix on the payments API"
                      *           ]
-                     *         }
+                     *         },
+                     *         "sensitiveActions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "sensitiveRequired": 1
                      *       },
                      *       "conditions": {
                      *         "requireMfa": false,
@@ -3486,6 +3515,8 @@ export interface operations {
                                 provider: "pagerduty";
                                 scheduleIds: string[];
                             } | null;
+                            sensitiveActions: string[];
+                            sensitiveRequired: number | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -3942,7 +3973,11 @@ export interface operations {
                  *           "scheduleIds": [
                  *             "U0123ABCD"
                  *           ]
-                 *         }
+                 *         },
+                 *         "sensitiveActions": [
+                 *           "09:00"
+                 *         ],
+                 *         "sensitiveRequired": 0
                  *       },
                  *       "conditions": {
                  *         "requireMfa": false,
@@ -4011,6 +4046,10 @@ export interface operations {
                             provider: "pagerduty";
                             scheduleIds: string[];
                         } | null;
+                        /** @description Actions approvers must be told a request may grant (iam:* = any IAM action); default iam:*, organizations:*, sts:AssumeRole, kms:Decrypt */
+                        sensitiveActions?: string[];
+                        /** @description Approvals instead of `required` for a request that may grant a sensitive action (or whose check could not run); null (default): unchanged */
+                        sensitiveRequired?: number | null;
                     };
                     conditions?: {
                         requireMfa?: boolean;
@@ -4094,7 +4133,11 @@ export interface operations {
                      *           "scheduleIds": [
                      *             "INC-42 hotfix on the payments API"
                      *           ]
-                     *         }
+                     *         },
+                     *         "sensitiveActions": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "sensitiveRequired": 1
                      *       },
                      *       "conditions": {
                      *         "requireMfa": false,
@@ -4187,6 +4230,8 @@ export interface operations {
                                 provider: "pagerduty";
                                 scheduleIds: string[];
                             } | null;
+                            sensitiveActions: string[];
+                            sensitiveRequired: number | null;
                         };
                         conditions: {
                             requireMfa: boolean;
@@ -4473,6 +4518,13 @@ export interface operations {
                      *           "endsAt": "2026-12-03T09:00:00.000Z",
                      *           "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *           "approvalsRequired": 1,
+                     *           "evidence": {
+                     *             "sensitive": [
+                     *               "INC-42 hotfix on the payments API"
+                     *             ],
+                     *             "error": "INC-42 hotfix on the payments API",
+                     *             "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *           },
                      *           "reviews": [
                      *             {
                      *               "reviewerId": "INC-42 hotfix on the payments API",
@@ -4727,6 +4779,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -4767,7 +4826,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
@@ -5013,6 +5081,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -5053,7 +5128,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
@@ -5290,6 +5374,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -5330,7 +5421,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
@@ -5582,6 +5682,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -5622,7 +5729,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
@@ -5874,6 +5990,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -5914,7 +6037,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
@@ -6169,6 +6301,13 @@ export interface operations {
                      *       "endsAt": "2026-12-03T09:00:00.000Z",
                      *       "pendingExpiresAt": "2026-12-03T09:00:00.000Z",
                      *       "approvalsRequired": 1,
+                     *       "evidence": {
+                     *         "sensitive": [
+                     *           "INC-42 hotfix on the payments API"
+                     *         ],
+                     *         "error": "INC-42 hotfix on the payments API",
+                     *         "checkedAt": "2026-12-03T09:00:00.000Z"
+                     *       },
                      *       "reviews": [
                      *         {
                      *           "reviewerId": "INC-42 hotfix on the payments API",
@@ -6209,7 +6348,16 @@ export interface operations {
                         endsAt: string | null;
                         /** Format: date-time */
                         pendingExpiresAt: string;
+                        /** @description The profile's approval.required, or approval.sensitiveRequired when the evidence asks for it (SPEC §13) */
                         approvalsRequired: number;
+                        /** @description SPEC §13 sensitive-access check at creation (IAM Access Analyzer); null when BREVET_EVIDENCE is off */
+                        evidence: {
+                            /** @description The profile's sensitive actions this grant may allow; null when the check could not run */
+                            sensitive: string[] | null;
+                            /** @description Why the check could not run; sensitiveRequired then applies (fail closed) */
+                            error?: string;
+                            checkedAt: string | null;
+                        } | null;
                         reviews: {
                             reviewerId: string;
                             decision: "approve" | "deny";
