@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
@@ -10,6 +11,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import pg from 'pg';
 import { pgliteListener, postgresListener, type ChannelListener } from './listener.js';
+import { loadPgliteTemplate } from './pglite-template.js';
 import * as schema from './schema.js';
 
 /** One handle type for both drivers, so repositories do not care which one runs. */
@@ -58,10 +60,15 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
   };
 }
 
-/** Dev mode: an embedded PostgreSQL (WASM) under dataDir, or in memory when dataDir is undefined. */
+/**
+ * Dev mode: an embedded PostgreSQL (WASM) under dataDir, or in memory when dataDir is undefined.
+ * A new cluster starts from the committed initdb template when there is one for this PGlite.
+ */
 export function openPglite(dataDir: string | undefined): Database {
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const client = new PGlite(dataDir);
+  const fresh = dataDir === undefined || !existsSync(path.join(dataDir, 'PG_VERSION'));
+  const template = fresh ? loadPgliteTemplate() : undefined;
+  const client = new PGlite(dataDir, template === undefined ? {} : { loadDataDir: template });
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
     db,
