@@ -146,6 +146,14 @@ export const requests = pgTable(
     slackChannel: text('slack_channel'),
     /** The Slack messages that show this request, updated in place as it changes: [{ channel, ts }]. */
     slackMessages: jsonb('slack_messages').notNull().default(sql`'[]'::jsonb`),
+    /**
+     * How many renders of the Slack messages were claimed: each message sync takes the next number
+     * before it calls Slack, and a sync that finds a higher one after its calls renders again, so an
+     * older render that reached Slack last never stays (src/slack/notify-slack.ts).
+     */
+    slackRender: integer('slack_render').notNull().default(0),
+    /** While set and in the future, one message sync is posting this request's messages; no other posts. */
+    slackPostingUntil: timestamps('slack_posting_until'),
     createdAt: timestamps('created_at').notNull(),
     updatedAt: timestamps('updated_at').notNull(),
   },

@@ -3,7 +3,7 @@
 // literally; a profile whose approvals need MFA shows no buttons.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackFailure, type SlackGateway } from '../../src/adapters/slack.js';
-import { syncRequestMessages } from '../../src/slack/notify-slack.js';
+import { syncRequestMessages } from '../../src/slack/sync-messages.js';
 import { createProfile, openRequest, ROLE_ARN } from '../requests/helpers.js';
 import {
   blocksOf,

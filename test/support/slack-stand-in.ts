@@ -9,6 +9,20 @@ export interface SlackCall {
   token: string | undefined;
 }
 
+/** A message as Slack shows it now: the last post or applied update of its channel and ts. */
+export interface SlackMessage {
+  text: unknown;
+  blocks: unknown;
+}
+
+/** A call Slack has received and not yet answered (see `hold`). */
+export interface HeldCall {
+  method: string;
+  args: Record<string, unknown>;
+  /** Lets Slack apply and answer this call now. */
+  release(): void;
+}
+
 export type SlackFault = { kind: 'http-500' } | { kind: 'ratelimited' } | { kind: 'error'; error: string };
 
 export interface SlackStandIn {
@@ -21,6 +35,14 @@ export interface SlackStandIn {
   userFlags: Map<string, Record<string, unknown>>;
   failNext(...faults: SlackFault[]): void;
   callsTo(method: string): SlackCall[];
+  /** What the message `channel`/`ts` shows now, as applied in the order Slack applied calls. */
+  message(channel: string, ts: string): SlackMessage | undefined;
+  /** Slack turns slow: calls to these methods are received but neither applied nor answered until released. */
+  hold(...methods: string[]): void;
+  /** The calls waiting now, oldest first. */
+  held(): HeldCall[];
+  /** Stops holding and lets every waiting call through, oldest first. */
+  releaseAll(): void;
   close(): Promise<void>;
 }
 
@@ -33,12 +55,21 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   const users = new Map<string, string>();
   const userFlags = new Map<string, Record<string, unknown>>();
   const faults: SlackFault[] = [];
+  const messages = new Map<string, SlackMessage>();
+  const holding = new Set<string>();
+  const waiting: HeldCall[] = [];
   let ts = 1_700_000_000;
 
   const server = createServer(async (req, res) => {
     const method = (req.url ?? '').replace(/^\/api\//, '').split('?')[0]!;
     const args = await readArgs(req);
     calls.push({ method, args, token: req.headers.authorization?.replace(/^Bearer /, '') });
+    if (holding.has(method)) {
+      await new Promise<void>((resolve) => {
+        const call: HeldCall = { method, args, release: () => (waiting.splice(waiting.indexOf(call), 1), resolve()) };
+        waiting.push(call);
+      });
+    }
     const send = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
@@ -50,8 +81,10 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     switch (method) {
       case 'chat.postMessage':
         ts += 1;
+        if (args['thread_ts'] === undefined) messages.set(`${String(args['channel'])}/${ts}.000100`, { text: args['text'], blocks: args['blocks'] });
         return send(200, { ok: true, channel: args['channel'], ts: `${ts}.000100`, message: { text: args['text'] } });
       case 'chat.update':
+        messages.set(`${String(args['channel'])}/${String(args['ts'])}`, { text: args['text'], blocks: args['blocks'] });
         return send(200, { ok: true, channel: args['channel'], ts: args['ts'] });
       case 'chat.postEphemeral':
         return send(200, { ok: true, message_ts: `${ts}.000200` });
@@ -77,8 +110,17 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
     userFlags,
     failNext: (...next) => faults.push(...next),
     callsTo: (method) => calls.filter((call) => call.method === method),
+    message: (channel, messageTs) => messages.get(`${channel}/${messageTs}`),
+    hold: (...methods) => methods.forEach((method) => holding.add(method)),
+    held: () => [...waiting],
+    releaseAll() {
+      holding.clear();
+      for (const call of [...waiting]) call.release();
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        holding.clear();
+        for (const call of [...waiting]) call.release();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
