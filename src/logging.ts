@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 /**
@@ -70,4 +71,32 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination,
   );
+}
+
+/**
+ * How a process entry logs: dev mode at a terminal gets pino-pretty's readable lines; everything
+ * else (production, a pipe, a file, a container without a TTY) one JSON object per line, for
+ * machines. pino-pretty is a devDependency: an install without it (the container image, where
+ * `node dist/server.js` without DATABASE_URL is dev mode too) logs JSON, never fails.
+ */
+export function logFormat(facts: { devMode: boolean; stdoutIsTTY: boolean; prettyInstalled: boolean }): 'pretty' | 'json' {
+  return facts.devMode && facts.stdoutIsTTY && facts.prettyInstalled ? 'pretty' : 'json';
+}
+
+export function createProcessLogger(level: string, options: { devMode: boolean }): Logger {
+  const pretty = prettyTarget();
+  const format = logFormat({ devMode: options.devMode, stdoutIsTTY: process.stdout.isTTY === true, prettyInstalled: pretty !== undefined });
+  if (format === 'json' || pretty === undefined) return createLogger(level);
+  // A transport: pino-pretty formats in a worker thread, and redaction still runs here first.
+  const transport = pino.transport({ target: pretty, options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }) as DestinationStream;
+  return createLogger(level, transport);
+}
+
+/** pino-pretty's entry file, resolved from here, or undefined when it is not installed. */
+function prettyTarget(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
 }

@@ -4,7 +4,7 @@ import { openPglite } from './db/client.js';
 import type { DemoSeed } from './dev/demo.js';
 import { embeddedDatabaseProgress, publicBaseUrl, readyText } from './dev/first-run.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
-import { createLogger } from './logging.js';
+import { createProcessLogger } from './logging.js';
 
 /** Without Redis the timed work runs from this loop inside the API process (SPEC §5). */
 const IN_PROCESS_RECONCILE_MS = 1_000;
@@ -13,7 +13,7 @@ const IN_PROCESS_RECONCILE_MS = 1_000;
 async function main(): Promise<void> {
   const config = parseConfigOrExit();
   const devMode = config.databaseUrl === undefined;
-  const logger = createLogger(config.logLevel);
+  const logger = createProcessLogger(config.logLevel, { devMode });
   if (devMode) {
     logger.warn(
       { dataDir: config.dataDir },

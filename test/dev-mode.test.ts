@@ -48,7 +48,9 @@ describe('npm start with nothing configured (dev mode)', () => {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
 
     const first = await start({ BREVET_DATA_DIR: dataDir });
-    expect(first.server.stdout()).toContain('DEV MODE');
+    // stdout is a pipe here, not a terminal: the log is JSON, one object per line (issue 15).
+    const devModeLine = first.server.stdout().split('\n').find((line) => line.includes('DEV MODE'));
+    expect(JSON.parse(devModeLine!)).toMatchObject({ level: 40, msg: expect.stringContaining('DEV MODE') });
 
     const [key] = await first.server.waitForOutput(PRINTED_KEY);
     const caller = await me(first.url, key);
