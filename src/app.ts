@@ -1,3 +1,4 @@
+import { evidenceRoutes } from './evidence/routes.js';
 import { isIP } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -108,6 +109,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
       await v1.register(principalRoutes(deps));
       await v1.register(profileRoutes(deps));
       await v1.register(requestRoutes(deps));
+      await v1.register(evidenceRoutes(deps));
       await v1.register(credentialRoutes(deps));
       await v1.register(auditRoutes(deps));
     },

@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import { createPolicyAnalyzer, type PolicyAnalyzer } from './adapters/aws/access-analyzer.js';
 import { createFederationSignIn, type ConsoleSignIn } from './adapters/aws/federation.js';
 import { createIamPolicyStore, type RolePolicyStore } from './adapters/aws/iam.js';
+import { createTrailLookup, type TrailLookup } from './adapters/aws/cloudtrail.js';
+import { createMemoryCallLimiter, createRedisCallLimiter, type CallLimiter } from './lib/call-limiter.js';
+import { redisConnection } from './jobs/queue.js';
 import { createRolePermissions, type RolePermissions } from './adapters/aws/role-permissions.js';
 import { createAwsIdentity, type AwsIdentity } from './adapters/aws/identity.js';
 import { createStsIssuer, type AwsClientOptions, type CredentialIssuer } from './adapters/aws/sts.js';
@@ -54,6 +57,10 @@ export interface Deps {
   rolePermissions: RolePermissions;
   /** Tests shorten the sensitive-access check's budget (8 s). */
   evidenceBudgetMs?: number;
+  /** CloudTrail LookupEvents for activity reports (SPEC §13). */
+  trailLookup: TrailLookup;
+  /** 2 LookupEvents calls per second per account and region, shared through Redis by every worker. */
+  trailLimiter: CallLimiter;
   consoleSignIn: ConsoleSignIn;
   webhookSender: WebhookSender;
   webhooks: WebhookConfig;
@@ -94,6 +101,9 @@ export interface DepsOverrides {
   evidenceBudgetMs?: number;
 }
 
+const LOOKUP_CALLS_PER_WINDOW = 2;
+const LOOKUP_WINDOW_MS = 1_100;
+
 export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
   const database =
@@ -121,6 +131,12 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const metrics = createMetrics();
   const redisPrefix = overrides.queuePrefix ?? 'brevet';
   const metricsSnapshots = config.redisUrl === undefined ? undefined : createMetricsSnapshots(config.redisUrl, redisPrefix);
+  // CloudTrail's limit is per account and region, whoever calls: a window slightly over 1 s keeps
+  // the calls' arrival at AWS inside it despite network jitter.
+  const trailLimiter =
+    config.redisUrl === undefined
+      ? createMemoryCallLimiter(LOOKUP_CALLS_PER_WINDOW, LOOKUP_WINDOW_MS)
+      : createRedisCallLimiter(redisConnection(config.redisUrl), `${redisPrefix}:cloudtrail-calls:`, LOOKUP_CALLS_PER_WINDOW, LOOKUP_WINDOW_MS);
   return {
     config,
     logger,
@@ -130,7 +146,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     authenticator,
     authDenials,
     scheduler: queue,
-    effects: observeRequestEffects(createRequestEffects({ clock, logger, scheduler: queue, webhooks, slack: slack !== undefined }), {
+    effects: observeRequestEffects(createRequestEffects({ clock, logger, scheduler: queue, webhooks, slack: slack !== undefined, activityReports: config.evidence.enabled }), {
       db: database.db,
       metrics,
     }),
@@ -140,6 +156,8 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     rolePolicies: createIamPolicyStore(overrides.aws),
     policyAnalyzer: createPolicyAnalyzer(overrides.aws),
     rolePermissions: createRolePermissions(overrides.aws),
+    trailLookup: createTrailLookup(overrides.aws),
+    trailLimiter,
     ...(overrides.evidenceBudgetMs === undefined ? {} : { evidenceBudgetMs: overrides.evidenceBudgetMs }),
     consoleSignIn: createFederationSignIn(config.federationUrl),
     webhookSender: createWebhookSender(),
@@ -162,6 +180,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
       await requestStatusChanges.close();
       rateLimitRedis?.disconnect();
       metricsSnapshots?.close();
+      await trailLimiter.close();
       await database.close();
     },
   };

@@ -253,6 +253,41 @@ export const policyChecks = pgTable(
   (t) => [primaryKey({ columns: [t.policyHash, t.action] })],
 );
 
+/**
+ * What was done with a request's credentials, from CloudTrail, once its access ended (SPEC §13).
+ * Written in the transaction that ended or revoked a request with issued credentials; each pass
+ * of the `activity` job rewrites the counts from everything it found.
+ */
+export const activityReports = pgTable(
+  'activity_reports',
+  {
+    requestId: text('request_id')
+      .primaryKey()
+      .references(() => requests.id),
+    status: text('status', { enum: ['pending', 'complete', 'incomplete'] }).notNull(),
+    /** When access ended: the revocation (deny-policy) or the last credential's expiration. */
+    endedAt: timestamps('ended_at').notNull(),
+    /** Set when the request was revoked: a deny policy ends its sessions then. */
+    revokedAt: timestamps('revoked_at'),
+    nextPassAt: timestamps('next_pass_at'),
+    passes: integer('passes').notNull().default(0),
+    lastPassAt: timestamps('last_pass_at'),
+    /** Why the last pass failed (CloudTrail unreachable, throttled, another account); null when it did not. */
+    lastError: text('last_error'),
+    events: integer('events').notNull().default(0),
+    byAction: jsonb('by_action').notNull().default(sql`'{}'::jsonb`),
+    errors: integer('errors').notNull().default(0),
+    firstEventAt: timestamps('first_event_at'),
+    lastEventAt: timestamps('last_event_at'),
+    createdAt: timestamps('created_at').notNull(),
+    updatedAt: timestamps('updated_at').notNull(),
+  },
+  (t) => [
+    check('activity_reports_status_check', sql`${t.status} in ('pending', 'complete', 'incomplete')`),
+    index('activity_reports_due_idx').on(t.status, t.nextPassAt),
+  ],
+);
+
 /** Outgoing notifications (webhooks, Slack) and each delivery attempt. */
 export const deliveries = pgTable(
   'deliveries',

@@ -3,7 +3,7 @@
  * handler re-reads the database, which is the source of truth. Job ids are deterministic, so
  * scheduling the same work twice is harmless.
  */
-export const JOB_NAMES = ['activate', 'end', 'expire-pending', 'remind', 'escalate', 'revocation-cleanup', 'ending-soon', 'notify'] as const;
+export const JOB_NAMES = ['activate', 'end', 'expire-pending', 'remind', 'escalate', 'revocation-cleanup', 'ending-soon', 'notify', 'activity'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export type JobPayload = { requestId: string } | { deliveryId: string } | Record<string, never>;

@@ -10,10 +10,11 @@ import { remindApprovers } from '../requests/remind-approvers.js';
 import { findRequest } from '../requests/repo.js';
 import { runTimedTransition } from '../requests/run-timed-transition.js';
 import { attemptDelivery, type WebhookConfig } from '../webhooks/deliveries.js';
+import { runActivityPass, type ActivityDeps } from '../evidence/run-activity-pass.js';
 import type { JobName, JobPayload } from './catalog.js';
 import { dueJobsOf } from './request-effects.js';
 
-export interface JobDeps {
+export interface JobDeps extends ActivityDeps {
   db: Db;
   clock: Clock;
   effects: RequestEffects;
@@ -38,6 +39,11 @@ export async function runJob(deps: JobDeps, name: JobName, payload: JobPayload):
   }
   if (!('requestId' in payload)) return { kind: 'done' };
   const requestId = payload.requestId;
+  if (name === 'activity') {
+    // Its moments live in activity_reports (the report's next pass), not on the request row.
+    const next = await runActivityPass(deps, requestId);
+    return next === undefined ? { kind: 'done' } : { kind: 'later', runAt: next.runAt };
+  }
   const changed = await runRequestJob(deps, name, requestId);
   if (changed) return { kind: 'done' };
   // Not done: still waiting for its moment? Then run again then; otherwise it is moot.
@@ -46,7 +52,7 @@ export async function runJob(deps: JobDeps, name: JobName, payload: JobPayload):
   return pending !== undefined && pending.runAt > deps.clock.now() ? { kind: 'later', runAt: pending.runAt } : { kind: 'done' };
 }
 
-function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify'>, requestId: string): Promise<boolean> {
+function runRequestJob(deps: JobDeps, name: Exclude<JobName, 'notify' | 'activity'>, requestId: string): Promise<boolean> {
   switch (name) {
     case 'activate':
       return runTimedTransition(deps, requestId, 'activate');

@@ -4,6 +4,7 @@ import { applyDenyPolicy } from '../credentials/deny-policy-revocation.js';
 import { ENDING_NOTICE_SECONDS } from '../requests/notify-ending-soon.js';
 import { requests } from '../db/schema.js';
 import { attemptDelivery, dueDeliveries } from '../webhooks/deliveries.js';
+import { dueActivityReports } from '../evidence/activity-repo.js';
 import { runJob, type JobDeps } from './handlers.js';
 import type { JobScheduler } from './queue.js';
 import { dueJobsOf } from './request-effects.js';
@@ -22,6 +23,7 @@ export interface ReconcileReport {
   transitions: number;
   denyPolicies: number;
   deliveries: number;
+  activityPasses: number;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface ReconcileReport {
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
   const now = deps.clock.now();
-  const report: ReconcileReport = { transitions: 0, denyPolicies: 0, deliveries: 0 };
+  const report: ReconcileReport = { transitions: 0, denyPolicies: 0, deliveries: 0, activityPasses: 0 };
 
   const due = await deps.db
     .select()
@@ -83,6 +85,16 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileReport> {
       await attemptDelivery(deps, deps.webhooks, delivery.id);
     }
     report.deliveries += 1;
+  }
+
+  // Activity report passes (SPEC §13) whose job was lost; in dev mode, every due pass runs here.
+  for (const requestId of await dueActivityReports(deps.db, overdue, BATCH)) {
+    if (deps.scheduler !== undefined) {
+      await deps.scheduler.schedule({ name: 'activity', payload: { requestId }, runAt: now });
+    } else {
+      await runJob(deps, 'activity', { requestId }).catch((error: unknown) => deps.logger.warn({ err: error, requestId }, 'activity pass failed'));
+    }
+    report.activityPasses += 1;
   }
   return report;
 }

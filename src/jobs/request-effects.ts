@@ -5,6 +5,7 @@ import type { Executor } from '../principals/repo.js';
 import { endingNoticeAt } from '../requests/notify-ending-soon.js';
 import { findRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
+import { openActivityReport } from '../evidence/activity-repo.js';
 import { recordDeliveries, recordTargetDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
 import type { ScheduledJob } from './catalog.js';
 import type { JobScheduler } from './queue.js';
@@ -58,6 +59,8 @@ export function createRequestEffects(deps: {
   webhooks: WebhookConfig;
   /** Slack is configured (SLACK_BOT_TOKEN): messages follow requests and requesters get DMs. */
   slack: boolean;
+  /** BREVET_EVIDENCE: a grant whose access ended gets its CloudTrail activity report (SPEC §13). */
+  activityReports: boolean;
 }): RequestEffects {
   return {
     async record(tx, change) {
@@ -65,7 +68,10 @@ export function createRequestEffects(deps: {
       if (request === undefined) return { ...change, jobs: [] };
       const deliveryIds = await recordNotifications(tx, deps, request, change.events);
       const now = deps.clock.now();
+      const ended = change.events.includes('request.ended') || change.events.includes('request.revoked');
+      const firstPass = deps.activityReports && ended ? await openActivityReport(tx, request, change.events.includes('request.revoked'), now) : undefined;
       const jobs = deps.scheduler === undefined ? [] : [...dueJobsOf(request), ...deliveryIds.map((deliveryId) => ({ name: 'notify' as const, payload: { deliveryId }, runAt: now }))];
+      if (deps.scheduler !== undefined && firstPass !== undefined) jobs.push({ name: 'activity', payload: { requestId: request.id }, runAt: firstPass });
       return { ...change, jobs };
     },
     async afterCommit(change) {

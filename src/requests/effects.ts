@@ -2,7 +2,15 @@ import type { LifecycleEvent } from '../domain/lifecycle.js';
 import type { ScheduledJob } from '../jobs/catalog.js';
 import type { Executor } from '../principals/repo.js';
 
-export type NotifiableEvent = LifecycleEvent | 'request.created' | 'request.reminded' | 'request.ending-soon' | 'request.extended' | 'request.escalated';
+export type NotifiableEvent =
+  | LifecycleEvent
+  | 'request.created'
+  | 'request.reminded'
+  | 'request.ending-soon'
+  | 'request.extended'
+  | 'request.escalated'
+  // SPEC §13: the activity report of an ended grant is finished.
+  | 'request.activity';
 
 /** A change of a request, made in a command's transaction. */
 export interface RequestChange {

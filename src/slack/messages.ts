@@ -26,6 +26,8 @@ export interface MessageFacts {
   reviewerNames: Record<string, string>;
   /** Brevet's public URL, for the approve-through-the-API link of MFA profiles. */
   publicUrl: string | undefined;
+  /** The finished activity report's one-line summary (SPEC §13), when there is one. */
+  activity?: string | null;
 }
 
 function statusLine(request: RequestView): string {
@@ -60,8 +62,21 @@ export function requestMessage(facts: MessageFacts): { text: string; blocks: Blo
   if (request.evidence !== null) blocks.push({ type: 'section', text: plain(evidenceLine(request.evidence, request.approvalsRequired)) });
   blocks.push({ type: 'context', elements: [plain(`${statusLine(request)} · ${request.id}`)] });
   if (reviews.length > 0) blocks.push({ type: 'context', elements: [plain(reviews.join(' · '))] });
+  if (facts.activity != null) blocks.push({ type: 'context', elements: [plain(facts.activity)] });
   if (request.status === 'pending') blocks.push(actionsBlock(facts));
   return { text: `Access request ${request.id} for ${escapeMrkdwn(facts.profileName)}: ${statusLine(request)}`, blocks };
+}
+
+/** "Activity: 4 CloudTrail events (1 failed): ec2:RunInstances ×3, iam:ListRoles ×1": the report in one line. */
+export function activityLine(report: { status: string; events: number; errors: number; byAction: Record<string, number> }): string {
+  const top = Object.entries(report.byAction)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .slice(0, 5)
+    .map(([action, n]) => `${action} ×${n}`);
+  const more = Object.keys(report.byAction).length > top.length ? ', …' : '';
+  const failed = report.errors > 0 ? ` (${report.errors} failed)` : '';
+  const incomplete = report.status === 'incomplete' ? ' — incomplete: CloudTrail could not be read to the end' : '';
+  return `Activity: ${report.events} CloudTrail event${report.events === 1 ? '' : 's'}${failed}${top.length > 0 ? `: ${top.join(', ')}${more}` : ''}${incomplete}`;
 }
 
 /** What approvers read of the sensitive-access check (SPEC §13): "Grants iam:* — needs 2 approvals". */

@@ -9,7 +9,9 @@ import { findProfileVersion } from '../profiles/repo.js';
 import { partiesOf } from '../requests/access.js';
 import { lockRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
-import { requestMessage } from './messages.js';
+import { findActivityReport } from '../evidence/activity-repo.js';
+import { activityView } from '../evidence/read-activity.js';
+import { activityLine, requestMessage } from './messages.js';
 
 type Deps = { db: Db; clock: Clock; slack: SlackGateway; publicUrl: string | undefined };
 
@@ -85,6 +87,7 @@ async function claimRender(deps: Deps, requestId: string): Promise<RenderClaim |
     const reviews = await reviewsOf(tx, [request.id]);
     const names = await displayNames(tx, [request.requesterId, ...reviews.map((r) => r.reviewerId)]);
     const [profile] = await tx.select({ name: profiles.name }).from(profiles).where(eq(profiles.id, request.profileId));
+    const report = await findActivityReport(tx, request.id);
     const message = requestMessage({
       request: requestView(request, reviews),
       profileName: profile?.name.split('~deleted~')[0] ?? request.profileId,
@@ -92,6 +95,7 @@ async function claimRender(deps: Deps, requestId: string): Promise<RenderClaim |
       requesterName: names[request.requesterId] ?? request.requesterId,
       reviewerNames: names,
       publicUrl: deps.publicUrl,
+      activity: report === undefined || report.status === 'pending' ? null : activityLine(activityView(report)),
     });
     const post = !posting
       ? undefined

@@ -270,6 +270,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/requests/{id}/activity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What was done with a request’s credentials, from CloudTrail, once its access ended (who may see the request) */
+        get: operations["getRequestActivity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/requests/{id}/credentials": {
         parameters: {
             query?: never;
@@ -6548,6 +6565,223 @@ export interface operations {
                      *       "title": "Temporarily unavailable",
                      *       "status": 503,
                      *       "detail": "Temporarily unavailable (extendRequest)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRequestActivity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK: what was done with a request’s credentials, from CloudTrail, once its access ended (who may see the request) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "status": "complete",
+                     *       "events": 4,
+                     *       "byAction": {
+                     *         "ec2:RunInstances": 3,
+                     *         "iam:ListRoles": 1
+                     *       },
+                     *       "errors": 1,
+                     *       "first": "2026-12-03T09:05:00.000Z",
+                     *       "last": "2026-12-03T09:20:00.000Z",
+                     *       "endedAt": "2026-12-03T09:30:00.000Z",
+                     *       "lastPassAt": "2026-12-03T09:45:00.000Z",
+                     *       "lastError": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description complete: a pass made at least BREVET_ACTIVITY_SETTLE_SECONDS after access ended found nothing new; incomplete: given up 1 h after the end without such a pass */
+                        status: "pending" | "complete" | "incomplete";
+                        /** @description CloudTrail management events made with the issued access keys */
+                        events: number;
+                        /** @description `<service>:<eventName>` → count, e.g. ec2:RunInstances */
+                        byAction: {
+                            [key: string]: number;
+                        };
+                        /** @description Events whose CloudTrailEvent has an errorCode */
+                        errors: number;
+                        first: string | null;
+                        last: string | null;
+                        /**
+                         * Format: date-time
+                         * @description When access ended: the revocation (deny-policy) or the last credential’s Expiration
+                         */
+                        endedAt: string;
+                        lastPassAt: string | null;
+                        lastError: string | null;
+                    };
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "validation",
+                     *       "title": "The request is not valid",
+                     *       "status": 400,
+                     *       "detail": "The request is not valid (getRequestActivity)",
+                     *       "errors": [
+                     *         {
+                     *           "field": "/body/durationSeconds",
+                     *           "message": "must be >= 900"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unauthenticated",
+                     *       "title": "Authentication is required",
+                     *       "status": 401,
+                     *       "detail": "Authentication is required (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "forbidden",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "Not allowed (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Not found (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "payload-too-large",
+                     *       "title": "The body is too large",
+                     *       "status": 413,
+                     *       "detail": "The body is too large (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unsupported-media-type",
+                     *       "title": "Unsupported media type",
+                     *       "status": 415,
+                     *       "detail": "Unsupported media type (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "Too many requests (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "internal",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "Internal error (getRequestActivity)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem (RFC 9457) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "unavailable",
+                     *       "title": "Temporarily unavailable",
+                     *       "status": 503,
+                     *       "detail": "Temporarily unavailable (getRequestActivity)"
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];

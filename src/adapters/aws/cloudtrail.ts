@@ -1,0 +1,58 @@
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import type { TrailEvent } from '../../domain/activity.js';
+import { classify } from './errors.js';
+import type { AwsClientOptions } from './sts.js';
+
+/** CloudTrail's management events, looked up by access key id (SPEC §13). Failures are StsFailure. */
+export interface TrailLookup {
+  /** One LookupEvents call (one page, up to 50 events). */
+  lookupPage(input: { region: string; accessKeyId: string; startTime: Date; nextToken: string | undefined }): Promise<{ events: TrailEvent[]; nextToken: string | undefined }>;
+}
+
+/** CloudTrail through the AWS SDK; the endpoint comes from AWS_ENDPOINT_URL_CLOUDTRAIL or the SDK default. */
+export function createTrailLookup(options: AwsClientOptions = {}): TrailLookup {
+  // LookupEvents is regional: one client per region, reused for its connections.
+  const clients = new Map<string, CloudTrailClient>();
+  const clientFor = (region: string) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      // One attempt: the caller's rate limiter must see every call, and a retry would be one it did not count.
+      client = new CloudTrailClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true } });
+      clients.set(region, client);
+    }
+    return client;
+  };
+  return {
+    async lookupPage({ region, accessKeyId, startTime, nextToken }) {
+      try {
+        const output = await clientFor(region).send(
+          new LookupEventsCommand({
+            LookupAttributes: [{ AttributeKey: 'AccessKeyId', AttributeValue: accessKeyId }],
+            StartTime: startTime,
+            MaxResults: 50,
+            NextToken: nextToken,
+          }),
+        );
+        const events = (output.Events ?? []).flatMap((e): TrailEvent[] =>
+          e.EventId === undefined || e.EventTime === undefined
+            ? []
+            : [{ eventId: e.EventId, eventSource: e.EventSource ?? 'unknown', eventName: e.EventName ?? 'unknown', eventTime: e.EventTime, errorCode: errorCodeOf(e.CloudTrailEvent) }],
+        );
+        return { events, nextToken: output.NextToken === '' ? undefined : output.NextToken };
+      } catch (error) {
+        throw classify(error);
+      }
+    },
+  };
+}
+
+/** `errorCode` of the CloudTrailEvent JSON string; an unreadable one counts as no error. */
+function errorCodeOf(cloudTrailEvent: string | undefined): string | null {
+  if (cloudTrailEvent === undefined) return null;
+  try {
+    const code = (JSON.parse(cloudTrailEvent) as { errorCode?: unknown }).errorCode;
+    return typeof code === 'string' ? code : null;
+  } catch {
+    return null;
+  }
+}
