@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { GENESIS_HASH, chainHash } from '../src/audit/chain.js';
-import { CHAIN_LOCK_ID } from '../src/audit/writer.js';
+import { eventHash } from '../src/audit/proof.js';
 
 const BATCH = 5_000;
 const ACTIONS: [string, number][] = [
@@ -33,8 +32,9 @@ function action(): string {
 }
 
 /**
- * Appends `count` realistic events to the audit trail of `databaseUrl`, continuing its hash
- * chain (under the chain lock, so a running Brevet cannot fork it), spread over the last 90 days.
+ * Appends `count` realistic events to the audit trail of `databaseUrl`, each with its own hash
+ * and ids drawn from the trail's sequence (so a running Brevet writes on beside it), spread over
+ * the last 90 days; the sealer seals them like any other.
  * Returns some ids for benchmarks to filter on.
  */
 export async function seedAuditEvents(databaseUrl: string, count: number, log: (line: string) => void = () => {}) {
@@ -44,15 +44,12 @@ export async function seedAuditEvents(databaseUrl: string, count: number, log: (
   const profiles = Array.from({ length: 100 }, () => id('prf'));
   const requests = Array.from({ length: Math.max(1, Math.floor(count / 20)) }, () => ({ id: id('req'), profileId: pick(profiles), requester: pick(principals) }));
   try {
-    await client.query('select pg_advisory_lock($1)', [CHAIN_LOCK_ID]);
-    const head = await client.query<{ id: string; hash: string }>('select id::text, hash from audit_events order by id desc limit 1');
-    let prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
-    let nextId = BigInt(head.rows[0]?.id ?? '0') + 1n;
     const start = Date.now() - 90 * 86_400_000;
     const stepMs = (90 * 86_400_000) / count;
     for (let done = 0; done < count; done += BATCH) {
       const n = Math.min(BATCH, count - done);
-      const cols: unknown[][] = Array.from({ length: 11 }, () => []);
+      const cols: unknown[][] = Array.from({ length: 10 }, () => []);
+      const ids = await client.query<{ id: string }>(`select nextval('audit_events_id_seq')::text as id from generate_series(1, $1::int)`, [n]);
       for (let i = 0; i < n; i += 1) {
         const request = pick(requests);
         const name = action();
@@ -65,7 +62,7 @@ export async function seedAuditEvents(databaseUrl: string, count: number, log: (
               ? { justification: 'INC-4242 investigate elevated 5xx on the payments API, "urgent", see runbook', durationSeconds: 3600 }
               : {};
         const fields = {
-          id: nextId.toString(),
+          id: ids.rows[i]!.id,
           occurredAt: occurredAt.toISOString(),
           actor: { id: actor, kind: actor === 'system' ? 'system' : 'person' },
           action: name,
@@ -74,23 +71,18 @@ export async function seedAuditEvents(databaseUrl: string, count: number, log: (
           sourceIp: `10.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}.7`,
           details,
         };
-        const hash = chainHash(prevHash, fields);
-        const values = [fields.id, occurredAt, actor, fields.actor.kind, name, request.id, request.profileId, fields.sourceIp, JSON.stringify(details), prevHash, hash];
+        const values = [fields.id, occurredAt, actor, fields.actor.kind, name, request.id, request.profileId, fields.sourceIp, JSON.stringify(details), eventHash(fields)];
         values.forEach((value, column) => cols[column]!.push(value));
-        prevHash = hash;
-        nextId += 1n;
       }
       await client.query(
-        `insert into audit_events (id, occurred_at, actor_id, actor_kind, action, request_id, profile_id, source_ip, details, prev_hash, hash)
-         select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[])`,
+        `insert into audit_events (id, occurred_at, actor_id, actor_kind, action, request_id, profile_id, source_ip, details, hash)
+         select * from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[])`,
         cols,
       );
       if ((done / BATCH) % 20 === 0) log(`seeded ${done + n} / ${count}`);
     }
-    await client.query(`select setval('audit_events_id_seq', $1)`, [(nextId - 1n).toString()]);
     await client.query('analyze audit_events');
   } finally {
-    await client.query('select pg_advisory_unlock($1)', [CHAIN_LOCK_ID]).catch(() => {});
     await client.end();
   }
   return { principals, profiles, requests };

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
+import type { KeyObject } from 'node:crypto';
+import { parseSigningKey } from './audit/signing-key.js';
 
 /**
  * Everything Brevet reads from the environment, parsed once at start.
@@ -49,6 +51,10 @@ export interface Config {
    * reports. Off by default, so a deployment without those permissions keeps working.
    */
   evidence: { enabled: boolean; activitySettleSeconds: number };
+  audit: {
+    /** Ed25519 key sealed blocks are signed with (SPEC §11); absent: dev mode keeps one in dataDir, production seals unsigned. */
+    signingKey: KeyObject | undefined;
+  };
 }
 
 export interface OidcConfig {
@@ -119,6 +125,16 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
   }
 
+  const signingKeyText = read('BREVET_AUDIT_SIGNING_KEY');
+  let signingKey: KeyObject | undefined;
+  if (signingKeyText !== undefined) {
+    try {
+      signingKey = parseSigningKey(signingKeyText);
+    } catch (error) {
+      throw new ConfigError('BREVET_AUDIT_SIGNING_KEY', error instanceof Error ? error.message : 'not a usable key');
+    }
+  }
+
   return {
     port: integer('PORT', read('PORT'), 3000, 0, 65535),
     // Dev mode is for trying Brevet on one machine: loopback only, unless HOST says otherwise (SPEC §10.2).
@@ -153,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
       activitySettleSeconds: integer('BREVET_ACTIVITY_SETTLE_SECONDS', read('BREVET_ACTIVITY_SETTLE_SECONDS'), 900, 0, 3_600),
     },
     pagerDuty: { apiUrl: optionalUrl(read, 'PAGERDUTY_API_URL') ?? 'https://api.pagerduty.com', token: read('PAGERDUTY_TOKEN') },
+    audit: { signingKey },
   };
 }
 

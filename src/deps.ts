@@ -14,6 +14,7 @@ import { systemClock, type Clock } from './adapters/clock.js';
 import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
 import { createWebhookSender, type WebhookSender } from './adapters/webhook-sender.js';
 import type { Config } from './config.js';
+import { blockSigner, devSigningKey, type BlockSigner } from './audit/signing-key.js';
 import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
 import { createRateLimitRedis } from './http/rate-limits.js';
@@ -80,6 +81,8 @@ export interface Deps {
   onCallFailures: Metrics['onCallFailures'];
   /** Tests shorten the on-call budget (3 s) to see a hanging provider given up. */
   onCallBudgetMs?: number;
+  /** Signs sealed audit blocks (SPEC §11); absent in production without BREVET_AUDIT_SIGNING_KEY (blocks sealed unsigned). */
+  auditSigner: BlockSigner | undefined;
   /** Probes of services beyond the database, for /readyz. */
   readinessChecks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
@@ -129,6 +132,10 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const { token: pagerDutyToken, apiUrl: pagerDutyUrl } = config.pagerDuty;
   const requestStatusChanges = createRequestStatusChanges(database.listener(REQUEST_STATUS_CHANNEL));
   const metrics = createMetrics();
+  const signingKey = config.audit.signingKey ?? (config.databaseUrl === undefined ? devSigningKey(config.dataDir) : undefined);
+  if (signingKey === undefined) {
+    logger.warn('BREVET_AUDIT_SIGNING_KEY is not set: audit blocks are sealed UNSIGNED, so a database superuser could rewrite the trail undetected. Set it (see .env.example).');
+  }
   const redisPrefix = overrides.queuePrefix ?? 'brevet';
   const metricsSnapshots = config.redisUrl === undefined ? undefined : createMetricsSnapshots(config.redisUrl, redisPrefix);
   // CloudTrail's limit is per account and region, whoever calls: a window slightly over 1 s keeps
@@ -173,6 +180,7 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
     onCall: pagerDutyToken === undefined ? {} : { pagerduty: createPagerDutyProvider({ apiUrl: pagerDutyUrl, token: pagerDutyToken }) },
     onCallFailures: metrics.onCallFailures,
     ...(overrides.onCallBudgetMs === undefined ? {} : { onCallBudgetMs: overrides.onCallBudgetMs }),
+    auditSigner: signingKey === undefined ? undefined : blockSigner(signingKey),
     readinessChecks: queue === undefined ? {} : { redis: () => queue.ping() },
     async close() {
       await authDenials.close().catch((error: unknown) => logger.warn({ err: error }, 'could not write the last auth.denied summaries'));

@@ -33,10 +33,11 @@ async function main(): Promise<void> {
   const embeddedMigrated = config.migrateOnStart ? embedded?.migrate() : undefined;
   // Awaited below; until then a failure must not count as an unhandled rejection.
   embeddedMigrated?.catch(() => undefined);
-  const [{ buildApp }, { buildDeps }, { startReconcilerLoop }, { seedDemo }, { countCatchups }, { runSelfChecks }, { ensureBootstrapAdmin }] = await Promise.all([
+  const [{ buildApp }, { buildDeps }, { startReconcilerLoop }, { startSealing }, { seedDemo }, { countCatchups }, { runSelfChecks }, { ensureBootstrapAdmin }] = await Promise.all([
     import('./app.js'),
     import('./deps.js'),
     import('./jobs/reconciler.js'),
+    import('./audit/sealing.js'),
     import('./dev/demo.js'),
     import('./metrics/observe.js'),
     import('./ops/self-checks.js'),
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
         )
       : undefined;
   if (reconciler !== undefined) logger.info('no REDIS_URL: timed work runs from the in-process reconciler');
+  // Without a worker (dev mode, or no Redis), this process seals the audit trail too.
+  const sealing = deps.scheduler === undefined ? startSealing(deps) : undefined;
 
   const app = await buildApp(deps);
   exitOnSignals(logger, async () => {
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
       app.server.closeAllConnections();
     });
     await reconciler?.stop();
+    await sealing?.stop();
     await deps.close();
   });
 

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { buildDeps } from './deps.js';
+import { startSealing } from './audit/sealing.js';
 import { createJobWorker } from './jobs/worker-runner.js';
 import { rescheduleOpenRequests, startReconcilerLoop } from './jobs/reconciler.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   const sweeps = startReconcilerLoop({ ...deps, scheduler, logger: logger.child({ component: 'reconciler' }) }, RECONCILE_EVERY_MS, (report) =>
     countCatchups(deps.metrics, report),
   );
+  const sealing = startSealing(deps);
   // The API's /metrics shows what this worker observed (src/metrics/worker-snapshots.ts).
   const publishing = deps.metricsSnapshots?.publishEvery(deps.metrics.registry);
   logger.info({ rescheduled }, 'worker started');
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     // job still running after the grace period is abandoned: BullMQ's stall check hands it to
     // another worker, and every handler is idempotent.
     await sweeps.stop();
+    await sealing.stop();
     await withGrace(worker.close(), SHUTDOWN_GRACE_MS, () => {
       logger.warn('jobs still running after the grace period: abandoning them to another worker');
       void worker.close(true);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { spawnServer } from './support/server-process.js';
 
@@ -101,6 +102,9 @@ describe('loadConfig', () => {
     [{ BREVET_AUTH_FAILURES_PER_MINUTE: 'many' }, 'BREVET_AUTH_FAILURES_PER_MINUTE'],
     [{ SLACK_TEAM_ID: 'my-workspace' }, 'SLACK_TEAM_ID'],
     [{ SLACK_APP_ID: 'T0123ABC' }, 'SLACK_APP_ID'],
+    [{ BREVET_AUDIT_SIGNING_KEY: 'not-a-key' }, 'BREVET_AUDIT_SIGNING_KEY'],
+    [{ BREVET_AUDIT_SIGNING_KEY: Buffer.alloc(31, 7).toString('base64') }, 'BREVET_AUDIT_SIGNING_KEY'],
+    [{ BREVET_AUDIT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }, 'BREVET_AUDIT_SIGNING_KEY'],
   ])('refuses %o naming %s', (env, variable) => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
@@ -110,6 +114,18 @@ describe('loadConfig', () => {
   it('never repeats a refused secret in the error', () => {
     const secret = 'hunter2-but-longer-secret';
     expect(configError({ BREVET_BOOTSTRAP_ADMIN_KEY: secret }).message).not.toContain(secret);
+    expect(configError({ BREVET_AUDIT_SIGNING_KEY: secret }).message).not.toContain(secret);
+  });
+
+  it('reads BREVET_AUDIT_SIGNING_KEY as a PKCS#8 PEM (line breaks as \\n too) or a base64 seed: the same key', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const seed = (privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).subarray(-32).toString('base64');
+    const publicOf = (value: string) => createPublicKey(loadConfig({ BREVET_AUDIT_SIGNING_KEY: value }).audit.signingKey!).export({ format: 'pem', type: 'spki' });
+    const expected = createPublicKey(privateKey).export({ format: 'pem', type: 'spki' });
+    expect(publicOf(pem)).toEqual(expected);
+    expect(publicOf(pem.replace(/\n/g, '\\n'))).toEqual(expected);
+    expect(publicOf(seed)).toEqual(expected);
   });
 
   it.each([

@@ -1,12 +1,20 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql, type SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSealer } from '../src/audit/sealer.js';
+import { blockSigner } from '../src/audit/signing-key.js';
+import { verifyAudit } from '../src/audit/verify-trail.js';
+import { appendAudit, systemActor } from '../src/audit/writer.js';
 import { openPglite, openPostgres, type Database } from '../src/db/client.js';
+import type { Caller } from '../src/domain/caller.js';
 import { sqlState } from '../src/db/errors.js';
+import { TestClock } from './support/clock.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 const EXPECTED_TABLES = [
   'api_keys',
+  'audit_blocks',
   'audit_events',
   'deliveries',
   'idempotency_keys',
@@ -121,5 +129,31 @@ describe.each(engines)('migrations on $name', ({ open }) => {
       const all = await rows<{ action: string }>(database, sql`select action from audit_events order by id`);
       expect(all.map((r) => r.action)).toEqual(['test.inserted', 'test.appended']);
     });
+  });
+});
+
+// SPEC §11 on both engines (dev mode runs the sealer inside the API process on PGlite): events
+// written without a lock are sealed into one signed block, and the trail verifies.
+describe.each(engines)('audit sealing on $name', ({ open }) => {
+  let database: Database;
+  let dispose: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    ({ database, dispose } = await open());
+    await database.migrate();
+  });
+  afterAll(async () => {
+    await dispose?.();
+  });
+
+  it('seals the events written so far into a signed block that verifies', async () => {
+    const clock = new TestClock();
+    for (let i = 0; i < 5; i++) {
+      await database.db.transaction((tx) => appendAudit(tx, clock, { actor: systemActor, action: 'test.sealed', details: { i } }));
+    }
+    const signer = blockSigner(generateKeyPairSync('ed25519').privateKey);
+    const blocks = await createSealer({ db: database.db, clock, signer }).catchUp();
+    expect(blocks).toMatchObject([{ seq: 1, count: 5, prevBlockHash: '0'.repeat(64) }]);
+    const auditor: Caller = { id: 'prn_auditor', kind: 'person', email: null, displayName: 'Auditor', groups: [], amr: [], via: 'api-key', isAdmin: false, isAuditor: true, sourceIp: null };
+    expect(await verifyAudit({ db: database.db, auditSigner: signer }, auditor)).toMatchObject({ ok: true, checked: 5, blocks: 1, unsealed: 0, unsigned: 0 });
   });
 });

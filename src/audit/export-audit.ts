@@ -101,7 +101,7 @@ const line = sql<string>`'{"id":"' || ${auditEvents.id} || '","occurredAt":"' ||
     || '","actor":{"id":' || ${text(auditEvents.actorId)} || ',"kind":' || ${text(auditEvents.actorKind)}
     || '},"action":' || ${text(auditEvents.action)} || ',"requestId":' || ${text(auditEvents.requestId)}
     || ',"profileId":' || ${text(auditEvents.profileId)} || ',"sourceIp":' || ${text(auditEvents.sourceIp)}
-    || ',"details":' || ${auditEvents.details}::text || ',"prevHash":"' || ${auditEvents.prevHash} || '","hash":"' || ${auditEvents.hash} || '"}'`;
+    || ',"details":' || ${auditEvents.details}::text || ',"prevHash":' || ${text(auditEvents.prevHash)} || ',"hash":"' || ${auditEvents.hash} || '"}'`;
 
 async function ndjsonBatch(db: Db, where: SQL | undefined, after: bigint | undefined): Promise<string[]> {
   const conditions = and(where, after === undefined ? undefined : gt(auditEvents.id, after));

@@ -82,8 +82,9 @@ const DENSE = 5;
  * 4. nothing matches before the nearest: the walk from there, over NEAREST_WALK ids;
  * 5. if that does not fill the page, the matches left, few enough, are read and their ids sorted.
  *
- * Everything is bounded by the newest id read first: ids are assigned and committed in order under
- * the chain lock, so no event at or below it can still appear, and every step sees the same events.
+ * Everything is bounded by the newest id read first, so every step reads the same range of ids. (Ids are
+ * drawn before commit and writers take no common lock: an event committing late with a lower id may
+ * appear below a cursor already passed, as in any keyset page; the sealed blocks are the complete record.)
  */
 async function timeFilteredPage(db: Executor, filters: AuditFilters, afterId: bigint | undefined, limit: number, order: Order): Promise<AuditRow[]> {
   const asc_ = order === 'asc';

@@ -1,8 +1,8 @@
-import { desc, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { Clock } from '../adapters/clock.js';
 import type { Tx } from '../db/client.js';
 import { auditEvents } from '../db/schema.js';
-import { GENESIS_HASH, chainHash } from './chain.js';
+import { eventHash } from './proof.js';
 
 export type AuditActorKind = 'person' | 'service' | 'system' | 'slack';
 
@@ -23,24 +23,22 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** Arbitrary constant naming the chain's advisory lock. */
-export const CHAIN_LOCK_ID = 7_301_923;
-
 /**
- * Appends one event to the hash chain inside the caller's transaction, so the event commits
- * with the change it records or not at all (fail closed).
+ * Appends one event inside the caller's transaction, so the event commits with the change it
+ * records or not at all (fail closed). The event carries its own hash (SPEC §11) and takes no
+ * lock: writers never wait for one another. The sealer (audit/sealer.ts) later seals committed
+ * events, in id order, into signed blocks.
  *
- * The chain is serialised by a transaction-scoped advisory lock taken here and released at
- * commit: the id is drawn and the previous hash read under it, so id order is chain order
- * and concurrent writers can never fork the chain. Commands therefore write their audit
- * events last, to hold the lock for as short a time as possible.
+ * The transaction's id is assigned before the event id is drawn (the materialized CTE runs
+ * first), and the row keeps it (column default): a transaction that holds an event id is then
+ * always in the snapshots the sealer takes its boundary from (see sealer.ts).
  */
 export async function appendAudit(tx: Tx, clock: Clock, entry: AuditEntry): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${CHAIN_LOCK_ID})`);
-  const [last] = await tx.select({ hash: auditEvents.hash }).from(auditEvents).orderBy(desc(auditEvents.id)).limit(1);
-  const id = rowsOf<{ id: string }>(await tx.execute(sql`select nextval('audit_events_id_seq')::text as id`))[0]!.id;
+  const drawn = await tx.execute(
+    sql`with xact as materialized (select pg_current_xact_id()) select nextval('audit_events_id_seq')::text as id from xact`,
+  );
+  const id = rowsOf<{ id: string }>(drawn)[0]!.id;
   const occurredAt = clock.now();
-  const prevHash = last?.hash ?? GENESIS_HASH;
   const fields = {
     id,
     occurredAt: occurredAt.toISOString(),
@@ -61,8 +59,8 @@ export async function appendAudit(tx: Tx, clock: Clock, entry: AuditEntry): Prom
     profileId: fields.profileId,
     sourceIp: fields.sourceIp,
     details: fields.details,
-    prevHash,
-    hash: chainHash(prevHash, fields),
+    prevHash: null,
+    hash: eventHash(fields),
   });
 }
 

@@ -1,7 +1,9 @@
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  bigint,
   bigserial,
+  customType,
   boolean,
   check,
   index,
@@ -309,10 +311,14 @@ export const deliveries = pgTable(
   (t) => [index('deliveries_request_idx').on(t.requestId), index('deliveries_due_idx').on(t.status, t.nextAttemptAt)],
 );
 
+/** PostgreSQL's 64-bit transaction id, read and written as its decimal text. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
 /**
- * The audit trail. Append-only (triggers in a custom migration refuse UPDATE, DELETE, TRUNCATE) and
- * hash-chained: hash = sha256(prevHash || canonical JSON of the event). Ids are assigned under the chain
- * lock, so id order is chain order.
+ * The audit trail. Append-only (triggers in a custom migration refuse UPDATE, DELETE, TRUNCATE).
+ * Each event carries its own hash = sha256(canonical JSON) and is sealed into a signed block
+ * (auditBlocks, SPEC §11); events written before §11 keep their chain: prevHash set, hash =
+ * sha256(prevHash || canonical JSON), and no xid.
  */
 export const auditEvents = pgTable(
   'audit_events',
@@ -326,8 +332,10 @@ export const auditEvents = pgTable(
     profileId: text('profile_id'),
     sourceIp: text('source_ip'),
     details: jsonb('details').notNull(),
-    prevHash: text('prev_hash').notNull(),
+    prevHash: text('prev_hash'),
     hash: text('hash').notNull(),
+    /** The writing transaction, assigned before the id is drawn (audit/writer.ts, audit/sealer.ts). */
+    xid: xid8('xid').default(sql`pg_current_xact_id()`),
   },
   (t) => [
     index('audit_request_idx').on(t.requestId, t.id),
@@ -336,8 +344,26 @@ export const auditEvents = pgTable(
     index('audit_action_idx').on(t.action, t.id),
     // With the id, a time range yields ids from the index alone (GET /v1/audit pages sort them, see audit/repo.ts).
     index('audit_occurred_idx').on(t.occurredAt, t.id),
+    // The milestone-1 chain's head, found once when the first block is sealed (it links to it).
+    index('audit_chain_idx').on(t.id).where(sql`${t.xid} is null`),
   ],
 );
+
+/**
+ * Signed blocks of sealed events (SPEC §11), append-only like the events. Written only by the
+ * sealer, one transaction per block; the signing key never reaches the database.
+ */
+export const auditBlocks = pgTable('audit_blocks', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  firstEventId: bigint('first_event_id', { mode: 'bigint' }).notNull().unique(),
+  lastEventId: bigint('last_event_id', { mode: 'bigint' }).notNull().unique(),
+  count: integer('count').notNull(),
+  root: text('root').notNull(),
+  prevBlockHash: text('prev_block_hash').notNull(),
+  sealedAt: timestamps('sealed_at').notNull(),
+  hash: text('hash').notNull(),
+  signature: text('signature'),
+});
 
 /**
  * This installation: one database is one installation, however many API and worker processes

@@ -4,7 +4,7 @@ import type { PolicyAnalyzer } from '../adapters/aws/access-analyzer.js';
 import { classify } from '../adapters/aws/errors.js';
 import type { RolePermissions } from '../adapters/aws/role-permissions.js';
 import type { Clock } from '../adapters/clock.js';
-import { canonicalJson } from '../audit/chain.js';
+import { canonicalJson } from '../audit/proof.js';
 import type { Db } from '../db/client.js';
 import { policyChecks } from '../db/schema.js';
 import { POLICY_PREFIX } from '../domain/deny-policy.js';

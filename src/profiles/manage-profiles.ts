@@ -9,7 +9,7 @@ import { approvesUnderProfile } from '../domain/request-access.js';
 import { buildProfileDefinition, type ProfileDefinition, type ProfileInput } from '../domain/profile.js';
 import { requireAdmin } from '../http/guards.js';
 import { Problem } from '../http/problems.js';
-import { canonicalJson } from '../audit/chain.js';
+import { canonicalJson } from '../audit/proof.js';
 import { profilePolicyFindings, type ValidateDeps } from '../evidence/validate-policy.js';
 import {
   findCurrentProfile,

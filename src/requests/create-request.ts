@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
-import { canonicalJson } from '../audit/chain.js';
+import { canonicalJson } from '../audit/proof.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';

@@ -81,7 +81,7 @@ function asRecord(event: AuditEvent): string[] {
     event.profileId ?? '',
     event.sourceIp ?? '',
     JSON.stringify(event.details),
-    event.prevHash,
+    event.prevHash ?? '',
     event.hash,
   ];
 }
@@ -101,7 +101,7 @@ function fromRecord(record: string[]): AuditEvent {
     profileId: orNull(profileId),
     sourceIp: orNull(sourceIp),
     details: JSON.parse(details) as Record<string, unknown>,
-    prevHash,
+    prevHash: orNull(prevHash),
     hash,
   };
 }

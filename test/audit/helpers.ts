@@ -3,10 +3,11 @@
 import { asc } from 'drizzle-orm';
 import pg from 'pg';
 import { expect } from 'vitest';
-import { GENESIS_HASH, chainHash } from '../../src/audit/chain.js';
+import { eventHash, type ProofBlock, type TrailReport } from '../../src/audit/proof.js';
+import { createSealer } from '../../src/audit/sealer.js';
+import { blockView } from '../../src/audit/verify-trail.js';
 import { auditView } from '../../src/audit/view.js';
-import { CHAIN_LOCK_ID } from '../../src/audit/writer.js';
-import { auditEvents } from '../../src/db/schema.js';
+import { auditBlocks, auditEvents } from '../../src/db/schema.js';
 import { auth } from '../support/api.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 
@@ -78,10 +79,10 @@ export async function trailFromDatabase(t: TestApp): Promise<AuditEvent[]> {
   return rows.map(auditView);
 }
 
-export async function verify(t: TestApp, key: string, query: Query = {}): Promise<{ ok: boolean; checked: number; firstBrokenId: string | null }> {
-  const response = await t.http().get('/v1/audit/verify').query(query).set(auth(key));
+export async function verify(t: TestApp, key: string): Promise<TrailReport> {
+  const response = await t.http().get('/v1/audit/verify').set(auth(key));
   expect(response.status, JSON.stringify(response.body)).toBe(200);
-  return response.body as { ok: boolean; checked: number; firstBrokenId: string | null };
+  return response.body as TrailReport;
 }
 
 export function expectProblem(response: { status: number; headers: Record<string, string>; body: unknown }, status: number, type: string): void {
@@ -112,17 +113,16 @@ export interface RawEvent {
 }
 
 /**
- * Appends an event with SQL, chained exactly as the app chains it (same advisory lock, same
- * sequence, same hash), for tests that need events at chosen times. The chain stays valid.
+ * Appends an event with SQL as the app writes it (transaction id first, then an id from the
+ * sequence, its own hash), for tests that need events at chosen times.
  */
-export async function appendChained(t: TestApp, event: RawEvent): Promise<AuditEvent> {
+export async function appendEvent(t: TestApp, event: RawEvent): Promise<AuditEvent> {
   return asSuperuser(t, async (client) => {
     await client.query('begin');
     try {
-      await client.query('select pg_advisory_xact_lock($1)', [CHAIN_LOCK_ID]);
-      const head = await client.query<{ hash: string }>('select hash from audit_events order by id desc limit 1');
-      const prevHash = head.rows[0]?.hash ?? GENESIS_HASH;
-      const { rows } = await client.query<{ id: string }>(`select nextval('audit_events_id_seq')::text as id`);
+      const { rows } = await client.query<{ id: string }>(
+          `with xact as materialized (select pg_current_xact_id()) select nextval('audit_events_id_seq')::text as id from xact`,
+      );
       const fields = {
         id: rows[0]!.id,
         occurredAt: event.occurredAt.toISOString(),
@@ -133,10 +133,10 @@ export async function appendChained(t: TestApp, event: RawEvent): Promise<AuditE
         sourceIp: event.sourceIp ?? null,
         details: event.details ?? {},
       };
-      const hash = chainHash(prevHash, fields);
-      await insertRow(client, { ...fields, prevHash, hash });
+      const written = { ...fields, prevHash: null, hash: eventHash(fields) };
+      await insertRow(client, written);
       await client.query('commit');
-      return { ...fields, prevHash, hash };
+      return written;
     } catch (error) {
       await client.query('rollback');
       throw error;
@@ -144,11 +144,11 @@ export async function appendChained(t: TestApp, event: RawEvent): Promise<AuditE
   });
 }
 
-/** Inserts a row as given, hash and all: the tool of a forger (and of appendChained). */
+/** Inserts a row as given, hash and all: the tool of a forger (and of appendEvent). */
 export async function insertRow(client: pg.Client, event: AuditEvent): Promise<void> {
   await client.query(
-    `insert into audit_events (id, occurred_at, actor_id, actor_kind, action, request_id, profile_id, source_ip, details, prev_hash, hash)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+    `insert into audit_events (id, occurred_at, actor_id, actor_kind, action, request_id, profile_id, source_ip, details, prev_hash, hash, xid)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, pg_current_xact_id())`,
     [
       event.id,
       event.occurredAt,
@@ -165,22 +165,12 @@ export async function insertRow(client: pg.Client, event: AuditEvent): Promise<v
   );
 }
 
-/** Checks the chain from SQL alone: ids strictly increasing, each prevHash the hash before it, each hash recomputed. */
-export async function expectIntactChain(t: TestApp): Promise<number> {
-  const links = await asSuperuser(t, async (client) => {
-    // Ordered by the bigint column, not by the text alias (which would sort '10' before '2').
-    const { rows } = await client.query<{ id: string; prev_hash: string; expected_prev: string | null; previous_id: string | null }>(
-      `select e.id::text as id, e.prev_hash, lag(e.hash) over (order by e.id) as expected_prev, (lag(e.id) over (order by e.id))::text as previous_id
-       from audit_events e order by e.id`,
-    );
-    return rows;
-  });
-  for (const [index, link] of links.entries()) {
-    expect(link.prev_hash, `prevHash of event ${link.id}`).toBe(index === 0 ? GENESIS_HASH : link.expected_prev);
-    if (link.previous_id !== null) expect(BigInt(link.id) > BigInt(link.previous_id)).toBe(true);
-  }
-  const trail = await trailFromDatabase(t);
-  for (const { prevHash, hash, ...fields } of trail) expect(chainHash(prevHash, fields), `hash of event ${fields.id}`).toBe(hash);
-  expect(trail.map((e) => e.id)).toEqual(links.map((l) => l.id));
-  return trail.length;
+/** Seals every committed event with the app's own sealer (its key, its clock); the blocks sealed. */
+export async function sealAll(t: TestApp): Promise<ProofBlock[]> {
+  return createSealer({ db: t.deps.db, clock: t.deps.clock, signer: t.deps.auditSigner }).catchUp();
+}
+
+/** Every block, in seq order, straight from the table. */
+export async function blocksFromDatabase(t: TestApp): Promise<ProofBlock[]> {
+  return (await t.deps.db.select().from(auditBlocks).orderBy(asc(auditBlocks.seq))).map(blockView);
 }

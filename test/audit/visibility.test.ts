@@ -65,7 +65,7 @@ describe('admins and auditors read everything', () => {
   ])('%s', async (_name, key) => {
     expect(await auditAll(t, key())).toStrictEqual(newestFirst(trail));
     expect((await auditPage(t, key(), { requestId: bobs })).items.length).toBeGreaterThan(0);
-    expect(await verify(t, key())).toEqual({ ok: true, checked: trail.length, firstBrokenId: null });
+    expect(await verify(t, key())).toMatchObject({ ok: true, checked: trail.length, firstBrokenId: null });
   });
 });
 

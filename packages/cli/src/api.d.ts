@@ -362,7 +362,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recompute the hash chain (auditors and admins); names the first broken event */
+        /** Check every event hash and every sealed block: Merkle root, chain and signature (auditors and admins); names the first broken event or block */
         get: operations["verifyAudit"];
         put?: never;
         post?: never;
@@ -560,7 +560,8 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
-            prevHash: string;
+            /** @description Events written before sealed blocks only: the hash of the event before (milestone-1 chain) */
+            prevHash: string | null;
             hash: string;
         };
     };
@@ -7680,17 +7681,14 @@ export interface operations {
     };
     verifyAudit: {
         parameters: {
-            query?: {
-                from?: string;
-                to?: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK: recompute the hash chain (auditors and admins); names the first broken event */
+            /** @description OK: check every event hash and every sealed block: Merkle root, chain and signature (auditors and admins); names the first broken event or block */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7700,13 +7698,34 @@ export interface operations {
                      * @example {
                      *       "ok": false,
                      *       "checked": 1,
-                     *       "firstBrokenId": "INC-42 hotfix on the payments API"
+                     *       "firstBrokenId": "INC-42 hotfix on the payments API",
+                     *       "firstBrokenBlock": 1,
+                     *       "problem": "INC-42 hotfix on the payments API",
+                     *       "sealedThrough": "INC-42 hotfix on the payments API",
+                     *       "blocks": 1,
+                     *       "unsealed": 1,
+                     *       "unsigned": 1
                      *     }
                      */
                     "application/json": {
+                        /** @description Every event and every block holds (unsealed events do not make it false) */
                         ok: boolean;
+                        /** @description Events whose hash was recomputed */
                         checked: number;
+                        /** @description The first event that does not hold; for a broken block, the first event id it claims */
                         firstBrokenId: string | null;
+                        /** @description The seq of the first block that does not hold */
+                        firstBrokenBlock: number | null;
+                        /** @description What does not hold, in a few words */
+                        problem: string | null;
+                        /** @description The last event id of the last block */
+                        sealedThrough: string | null;
+                        /** @description Blocks checked */
+                        blocks: number;
+                        /** @description Events past the last block, not sealed yet */
+                        unsealed: number;
+                        /** @description Blocks sealed without a signature (or not checkable: this process has no key) */
+                        unsigned: number;
                     };
                 };
             };

@@ -2,9 +2,9 @@
 // and any change to any field changes its hash.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, canonicalJson, chainHash, type ChainedFields } from './chain.js';
+import { GENESIS_HASH, blockHash, blockRoot, canonicalJson, chainHash, merkleRoot, type HashedFields } from './proof.js';
 
-const EVENT: ChainedFields = {
+const EVENT: HashedFields = {
   id: '42',
   occurredAt: '2026-01-05T08:00:00.000Z',
   actor: { id: 'prn_alice', kind: 'person' },
@@ -83,10 +83,10 @@ describe('chainHash', () => {
   });
 
   it('does not depend on the order the event was built in', () => {
-    expect(chainHash(GENESIS_HASH, reversed(EVENT) as ChainedFields)).toBe(chainHash(GENESIS_HASH, EVENT));
+    expect(chainHash(GENESIS_HASH, reversed(EVENT) as HashedFields)).toBe(chainHash(GENESIS_HASH, EVENT));
   });
 
-  const changes: [string, Partial<ChainedFields>][] = [
+  const changes: [string, Partial<HashedFields>][] = [
     ['id', { id: '43' }],
     ['occurredAt', { occurredAt: '2026-01-05T08:00:00.001Z' }],
     ['actor.id', { actor: { id: 'prn_mallory', kind: 'person' } }],
@@ -117,5 +117,46 @@ describe('chainHash', () => {
   it('gives every variant above a distinct hash', () => {
     const hashes = [EVENT, ...changes.map(([, change]) => ({ ...EVENT, ...change }))].map((e) => chainHash(GENESIS_HASH, e));
     expect(new Set(hashes).size).toBe(hashes.length);
+  });
+});
+
+describe('merkleRoot (RFC 6962 §2.1)', () => {
+  // The test vectors of Certificate Transparency's reference implementation: the roots of the
+  // first 1..8 of these leaves.
+  const leaves = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((hex) => Buffer.from(hex, 'hex'));
+  const roots = [
+    '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
+    'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
+    'aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77',
+    'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    '4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4',
+    '76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef',
+    'ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c',
+    '5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328',
+  ];
+
+  it('is sha256("") for no leaves', () => {
+    expect(merkleRoot([]).toString('hex')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it.each(roots.map((root, i) => [i + 1, root] as const))('matches the reference root of %i leaves', (n, root) => {
+    expect(merkleRoot(leaves.slice(0, n)).toString('hex')).toBe(root);
+  });
+
+  it('changes with any leaf and with their order', () => {
+    const hashes = Array.from({ length: 7 }, (_, i) => createHash('sha256').update(String(i)).digest('hex'));
+    const root = blockRoot(hashes);
+    expect(blockRoot([...hashes].reverse())).not.toBe(root);
+    expect(blockRoot(hashes.slice(0, 6))).not.toBe(root);
+    expect(blockRoot([...hashes.slice(0, 6), 'f'.repeat(64)])).not.toBe(root);
+  });
+});
+
+describe('blockHash', () => {
+  it('is sha256 over the canonical JSON of the fields but hash and signature', () => {
+    const fields = { seq: 1, firstEventId: '4', lastEventId: '9', count: 6, root: 'a'.repeat(64), prevBlockHash: GENESIS_HASH, sealedAt: '2026-01-05T08:00:00.000Z' };
+    const canonical = `{"count":6,"firstEventId":"4","lastEventId":"9","prevBlockHash":"${GENESIS_HASH}","root":"${'a'.repeat(64)}","sealedAt":"2026-01-05T08:00:00.000Z","seq":1}`;
+    expect(blockHash(fields)).toBe(createHash('sha256').update(canonical).digest('hex'));
+    expect(blockHash({ ...fields, hash: 'x', signature: 'y' } as never)).toBe(blockHash(fields));
   });
 });

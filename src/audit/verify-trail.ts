@@ -1,0 +1,60 @@
+import { asc, gt } from 'drizzle-orm';
+import type { Db, Tx } from '../db/client.js';
+import { auditBlocks, auditEvents } from '../db/schema.js';
+import type { Caller } from '../domain/caller.js';
+import { requireAuditorOrAdmin } from '../http/guards.js';
+import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './proof.js';
+import type { BlockSigner } from './signing-key.js';
+import { auditView } from './view.js';
+
+const BATCH = 5_000;
+
+/**
+ * GET /v1/audit/verify (SPEC §11): every event's hash, every block's root, chain and signature,
+ * read in one snapshot so that blocks sealed meanwhile never meet events read before them.
+ * Events past the last block are counted as unsealed; they do not make the trail broken.
+ */
+export async function verifyAudit(deps: { db: Db; auditSigner: BlockSigner | undefined }, caller: Caller): Promise<TrailReport> {
+  requireAuditorOrAdmin(caller);
+  return deps.db.transaction((tx) => verifyTrail(eventBatches(tx), blocks(tx), deps.auditSigner?.publicKey), {
+    isolationLevel: 'repeatable read',
+    accessMode: 'read only',
+  });
+}
+
+async function* eventBatches(tx: Tx): AsyncGenerator<ProofEvent[]> {
+  let after: bigint | undefined;
+  for (;;) {
+    const rows = await tx
+      .select()
+      .from(auditEvents)
+      .where(after === undefined ? undefined : gt(auditEvents.id, after)).orderBy(asc(auditEvents.id)).limit(BATCH);
+    if (rows.length > 0) yield rows.map(auditView);
+    if (rows.length < BATCH) return;
+    after = rows.at(-1)!.id;
+  }
+}
+
+export function blockView(row: typeof auditBlocks.$inferSelect): ProofBlock {
+  return {
+    seq: row.seq,
+    firstEventId: row.firstEventId.toString(),
+    lastEventId: row.lastEventId.toString(),
+    count: row.count,
+    root: row.root,
+    prevBlockHash: row.prevBlockHash,
+    sealedAt: row.sealedAt.toISOString(),
+    hash: row.hash,
+    signature: row.signature,
+  };
+}
+
+async function* blocks(tx: Tx): AsyncGenerator<ProofBlock> {
+  let after = 0;
+  for (;;) {
+    const rows = await tx.select().from(auditBlocks).where(gt(auditBlocks.seq, after)).orderBy(asc(auditBlocks.seq)).limit(BATCH);
+    for (const row of rows) yield blockView(row);
+    if (rows.length < BATCH) return;
+    after = rows.at(-1)!.seq;
+  }
+}
