@@ -3,24 +3,8 @@ import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
 import { Problem } from '../http/problems.js';
 import { getRequest } from '../requests/read-requests.js';
-import { findActivityReport, type ActivityReportRow } from './activity-repo.js';
-
-/** The report as the API and Slack show it (SPEC §13). */
-export function activityView(report: ActivityReportRow) {
-  return {
-    status: report.status,
-    events: report.events,
-    byAction: report.byAction as Record<string, number>,
-    errors: report.errors,
-    first: report.firstEventAt?.toISOString() ?? null,
-    last: report.lastEventAt?.toISOString() ?? null,
-    endedAt: report.endedAt.toISOString(),
-    lastPassAt: report.lastPassAt?.toISOString() ?? null,
-    lastError: report.lastError,
-  };
-}
-
-export type ActivityView = ReturnType<typeof activityView>;
+import { findActivityReport } from './activity-repo.js';
+import { activityView, type ActivityView } from './activity-view.js';
 
 /**
  * The activity report of a request, for those who may see the request (its requester, its

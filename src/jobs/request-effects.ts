@@ -5,7 +5,8 @@ import type { Executor } from '../principals/repo.js';
 import { endingNoticeAt } from '../requests/notify-ending-soon.js';
 import { findRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
-import { openActivityReport } from '../evidence/activity-repo.js';
+import { findActivityReport, openActivityReport } from '../evidence/activity-repo.js';
+import { activityView } from '../evidence/activity-view.js';
 import { recordDeliveries, recordTargetDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
 import type { ScheduledJob } from './catalog.js';
 import type { JobScheduler } from './queue.js';
@@ -103,7 +104,10 @@ async function recordNotifications(
     recordTargetDeliveries(tx, now, [target], { event, requestId: request.id, payload: { requestId: request.id, event } });
   const ids: string[] = [];
   for (const event of events) {
-    ids.push(...(await recordDeliveries(tx, now, deps.webhooks, { event, requestId: request.id, payload: { request: view } })));
+    // A finished activity report travels with its event (SPEC §13), as the API shows it.
+    const report = event === 'request.activity' ? await findActivityReport(tx, request.id) : undefined;
+    const payload = report === undefined ? { request: view } : { request: view, activity: activityView(report) };
+    ids.push(...(await recordDeliveries(tx, now, deps.webhooks, { event, requestId: request.id, payload })));
     if (deps.slack && REQUESTER_EVENTS.has(event)) ids.push(...(await slack('slack:requester', event)));
   }
   if (!deps.slack) return ids;

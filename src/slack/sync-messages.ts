@@ -10,7 +10,7 @@ import { partiesOf } from '../requests/access.js';
 import { lockRequest, reviewsOf, type RequestRow } from '../requests/repo.js';
 import { requestView } from '../requests/view.js';
 import { findActivityReport } from '../evidence/activity-repo.js';
-import { activityView } from '../evidence/read-activity.js';
+import { activityView } from '../evidence/activity-view.js';
 import { activityLine, requestMessage } from './messages.js';
 
 type Deps = { db: Db; clock: Clock; slack: SlackGateway; publicUrl: string | undefined };
