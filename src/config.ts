@@ -54,6 +54,8 @@ export interface Config {
   audit: {
     /** Ed25519 key sealed blocks are signed with (SPEC §11); absent: dev mode keeps one in dataDir, production seals unsigned. */
     signingKey: KeyObject | undefined;
+    /** Where each sealed block is also appended, one NDJSON file per UTC day. */
+    checkpointDir: string | undefined;
   };
 }
 
@@ -135,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const checkpointDir = read('BREVET_AUDIT_CHECKPOINT_DIR');
+
   return {
     port: integer('PORT', read('PORT'), 3000, 0, 65535),
     // Dev mode is for trying Brevet on one machine: loopback only, unless HOST says otherwise (SPEC §10.2).
@@ -169,7 +173,7 @@ export function loadConfig(env: Env = process.env): Config {
       activitySettleSeconds: integer('BREVET_ACTIVITY_SETTLE_SECONDS', read('BREVET_ACTIVITY_SETTLE_SECONDS'), 900, 0, 3_600),
     },
     pagerDuty: { apiUrl: optionalUrl(read, 'PAGERDUTY_API_URL') ?? 'https://api.pagerduty.com', token: read('PAGERDUTY_TOKEN') },
-    audit: { signingKey },
+    audit: { signingKey, checkpointDir: checkpointDir === undefined ? undefined : path.resolve(checkpointDir) },
   };
 }
 

@@ -8,6 +8,8 @@ import { Readable } from 'node:stream';
 import { exportAudit } from './export-audit.js';
 import { queryAudit } from './query-audit.js';
 import { verifyAudit } from './verify-trail.js';
+import { blocksAfter } from './checkpoints.js';
+import { requireAuditorOrAdmin } from '../http/guards.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
@@ -61,6 +63,35 @@ const VerifyResult = Type.Object({
   blocks: Type.Integer({ description: 'Blocks checked' }),
   unsealed: Type.Integer({ description: 'Events past the last block, not sealed yet' }),
   unsigned: Type.Integer({ description: 'Blocks sealed without a signature (or not checkable: this process has no key)' }),
+});
+
+const Checkpoint = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 1, examples: [7] }),
+    firstEventId: Type.String({ examples: ['1043'] }),
+    lastEventId: Type.String({ examples: ['1210'] }),
+    count: Type.Integer({ minimum: 1, examples: [168] }),
+    root: Type.String({ description: 'RFC 6962 Merkle root over the events\' hashes', examples: ['9f2c…'] }),
+    prevBlockHash: Type.String({ description: 'The block before\'s hash (the first block: the milestone-1 chain\'s head, or 64 zeros)' }),
+    sealedAt: Type.String({ format: 'date-time' }),
+    hash: Type.String({ description: 'sha256 over the canonical JSON of the fields above' }),
+    signature: Type.Union([Type.String(), Type.Null()], { description: 'base64 Ed25519 over the 32 bytes of hash; null when sealed without a key' }),
+  },
+  { $id: 'AuditCheckpoint' },
+);
+
+const CheckpointQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'nextCursor of the previous page' })),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+
+const PublicKey = Type.Object({
+  alg: Type.Literal('Ed25519'),
+  publicKey: Type.String({ description: 'SPKI PEM', examples: ['-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA…\n-----END PUBLIC KEY-----\n'] }),
+  keyId: Type.String({ description: 'First 16 hex digits of sha256 over the key\'s SPKI DER', examples: ['3f1a9c0e5b7d2a64'] }),
 });
 
 /**
@@ -153,6 +184,42 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'audit
         const result = await verifyAudit(deps, request.caller);
         deps.metrics.chainVerifications.inc({ outcome: result.ok ? 'ok' : 'broken' });
         return result;
+      },
+    );
+
+    app.get(
+      '/audit/checkpoints',
+      {
+        schema: {
+          operationId: 'listAuditCheckpoints',
+          summary: 'Sealed blocks (checkpoints), oldest first, as appended to BREVET_AUDIT_CHECKPOINT_DIR (auditors and admins)',
+          tags: ['audit'],
+          querystring: CheckpointQuery,
+          response: { 200: Type.Object({ items: Type.Array(Checkpoint), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },
+        },
+      },
+      async (request) => {
+        requireAuditorOrAdmin(request.caller);
+        const { cursor, limit } = request.query;
+        const items = await blocksAfter(deps.db, cursor === undefined ? 0 : Number(cursor), limit + 1);
+        return { items: items.slice(0, limit), nextCursor: items.length > limit ? String(items[limit - 1]!.seq) : null };
+      },
+    );
+
+    app.get(
+      '/audit/public-key',
+      {
+        schema: {
+          operationId: 'getAuditPublicKey',
+          summary: 'The Ed25519 public key sealed blocks are signed with (404 when this deployment seals unsigned)',
+          tags: ['audit'],
+          response: { 200: PublicKey, ...errorResponses() },
+        },
+      },
+      async () => {
+        const signer = deps.auditSigner;
+        if (signer === undefined) throw new Problem('not-found', 'no signing key: BREVET_AUDIT_SIGNING_KEY is not set, blocks are sealed unsigned');
+        return { alg: 'Ed25519' as const, publicKey: signer.publicKeyPem, keyId: signer.keyId };
       },
     );
   };

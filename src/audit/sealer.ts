@@ -5,6 +5,7 @@ import type { Db } from '../db/client.js';
 import { auditBlocks, auditEvents } from '../db/schema.js';
 import { GENESIS_HASH, blockHash, blockRoot, type ProofBlock } from './proof.js';
 import type { BlockSigner } from './signing-key.js';
+import { recordDeliveries, type WebhookConfig } from '../webhooks/deliveries.js';
 import { rowsOf } from './writer.js';
 
 /** Arbitrary constant naming the sealers' advisory lock: held by a sealer for one block, never by writers. */
@@ -40,6 +41,10 @@ export interface SealerDeps {
   db: Db;
   clock: Clock;
   signer: BlockSigner | undefined;
+  /** Each block is also announced as the webhook `audit.checkpoint`, recorded in the block's own transaction. */
+  webhooks?: WebhookConfig;
+  /** Queues the deliveries recorded with a block, once it is committed (the reconciler catches any missed). */
+  queueDeliveries?: (deliveryIds: string[]) => Promise<void>;
 }
 
 export function createSealer(deps: SealerDeps, options: { maxBlockEvents?: number } = {}): Sealer {
@@ -52,7 +57,10 @@ export function createSealer(deps: SealerDeps, options: { maxBlockEvents?: numbe
       const block = await sealBlock(deps, through, max);
       if (block === 'busy' && wait) await new Promise((resolve) => setTimeout(resolve, 10));
       else if (block === 'busy' || block === undefined) return sealed;
-      else sealed.push(block);
+      else {
+        sealed.push(block.block);
+        if (block.deliveryIds.length > 0) await deps.queueDeliveries?.(block.deliveryIds);
+      }
     }
   };
   return {
@@ -94,7 +102,7 @@ async function boundaryReached(db: Db, boundary: Boundary): Promise<boolean> {
  * event (the second one reads the first one's block once it has the lock). Undefined when there
  * is nothing to seal; 'busy' when another sealer is at work.
  */
-async function sealBlock(deps: SealerDeps, through: bigint, max: number): Promise<ProofBlock | 'busy' | undefined> {
+async function sealBlock(deps: SealerDeps, through: bigint, max: number): Promise<{ block: ProofBlock; deliveryIds: string[] } | 'busy' | undefined> {
   return deps.db.transaction(async (tx) => {
     const [lock] = rowsOf<{ locked: boolean }>(await tx.execute(sql`select pg_try_advisory_xact_lock(${SEAL_LOCK_ID}) as locked`));
     if (lock?.locked !== true) return 'busy';
@@ -136,7 +144,11 @@ async function sealBlock(deps: SealerDeps, through: bigint, max: number): Promis
       hash,
       signature: block.signature,
     });
-    return block;
+    const deliveryIds =
+      deps.webhooks === undefined
+        ? []
+        : await recordDeliveries(tx, deps.clock.now(), deps.webhooks, { event: 'audit.checkpoint', requestId: null, payload: { block } });
+    return { block, deliveryIds };
   });
 }
 

@@ -1,6 +1,7 @@
 import { asc, gt } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
-import { auditBlocks, auditEvents } from '../db/schema.js';
+import { auditEvents } from '../db/schema.js';
+import { blocksAfter } from './checkpoints.js';
 import type { Caller } from '../domain/caller.js';
 import { requireAuditorOrAdmin } from '../http/guards.js';
 import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './proof.js';
@@ -35,26 +36,12 @@ async function* eventBatches(tx: Tx): AsyncGenerator<ProofEvent[]> {
   }
 }
 
-export function blockView(row: typeof auditBlocks.$inferSelect): ProofBlock {
-  return {
-    seq: row.seq,
-    firstEventId: row.firstEventId.toString(),
-    lastEventId: row.lastEventId.toString(),
-    count: row.count,
-    root: row.root,
-    prevBlockHash: row.prevBlockHash,
-    sealedAt: row.sealedAt.toISOString(),
-    hash: row.hash,
-    signature: row.signature,
-  };
-}
-
 async function* blocks(tx: Tx): AsyncGenerator<ProofBlock> {
   let after = 0;
   for (;;) {
-    const rows = await tx.select().from(auditBlocks).where(gt(auditBlocks.seq, after)).orderBy(asc(auditBlocks.seq)).limit(BATCH);
-    for (const row of rows) yield blockView(row);
-    if (rows.length < BATCH) return;
-    after = rows.at(-1)!.seq;
+    const batch = await blocksAfter(tx, after, BATCH);
+    yield* batch;
+    if (batch.length < BATCH) return;
+    after = batch.at(-1)!.seq;
   }
 }

@@ -49,7 +49,7 @@ export async function recordDeliveries(
   db: Executor,
   now: Date,
   webhooks: WebhookConfig,
-  event: { event: string; requestId: string; payload: Record<string, unknown> },
+  event: { event: string; requestId: string | null; payload: Record<string, unknown> },
 ): Promise<string[]> {
   if (webhooks.urls.length === 0) return [];
   const rows = webhooks.urls.map((url) => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import { eventHash, type ProofBlock, type TrailReport } from '../../src/audit/proof.js';
 import { createSealer } from '../../src/audit/sealer.js';
-import { blockView } from '../../src/audit/verify-trail.js';
+import { blockView } from '../../src/audit/checkpoints.js';
 import { auditView } from '../../src/audit/view.js';
 import { auditBlocks, auditEvents } from '../../src/db/schema.js';
 import { auth } from '../support/api.js';
