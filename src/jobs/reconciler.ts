@@ -10,7 +10,10 @@ import type { JobScheduler } from './queue.js';
 import { dueJobsOf } from './request-effects.js';
 
 const BATCH = 200;
-/** A delivery this overdue has lost its job (Redis flushed); younger ones may be in flight. */
+/**
+ * A delivery this overdue lost its job (Redis flushed) or never had one (Redis down, or the process
+ * gone, between the commit that recorded it and the queueing); younger ones may be in flight.
+ */
 const LOST_DELIVERY_GRACE_MS = 60_000;
 
 export interface ReconcileDeps extends JobDeps {

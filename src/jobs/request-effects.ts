@@ -65,6 +65,10 @@ export function createRequestEffects(deps: {
 }): RequestEffects {
   return {
     async record(tx, change) {
+      // No queue, nothing to announce to and no report to open (dev mode, no webhooks, Slack or
+      // evidence): no reads under the lock.
+      const idle = deps.scheduler === undefined && deps.webhooks.urls.length === 0 && !deps.slack && !deps.activityReports;
+      if (idle) return { ...change, jobs: [] };
       const request = await findRequest(tx, change.requestId);
       if (request === undefined) return { ...change, jobs: [] };
       const deliveryIds = await recordNotifications(tx, deps, request, change.events);
@@ -98,16 +102,19 @@ async function recordNotifications(
   events: readonly NotifiableEvent[],
 ): Promise<string[]> {
   if (events.length === 0) return [];
-  const view = requestView(request, await reviewsOf(tx, [request.id]));
+  // Webhook bodies carry the request as the API shows it; Slack payloads carry ids only.
+  const view = deps.webhooks.urls.length === 0 ? undefined : requestView(request, await reviewsOf(tx, [request.id]));
   const now = deps.clock.now();
   const slack = (target: string, event: string) =>
     recordTargetDeliveries(tx, now, [target], { event, requestId: request.id, payload: { requestId: request.id, event } });
   const ids: string[] = [];
   for (const event of events) {
-    // A finished activity report travels with its event (SPEC §13), as the API shows it.
-    const report = event === 'request.activity' ? await findActivityReport(tx, request.id) : undefined;
-    const payload = report === undefined ? { request: view } : { request: view, activity: activityView(report) };
-    ids.push(...(await recordDeliveries(tx, now, deps.webhooks, { event, requestId: request.id, payload })));
+    if (view !== undefined) {
+      // A finished activity report travels with its event (SPEC §13), as the API shows it.
+      const report = event === 'request.activity' ? await findActivityReport(tx, request.id) : undefined;
+      const payload = report === undefined ? { request: view } : { request: view, activity: activityView(report) };
+      ids.push(...(await recordDeliveries(tx, now, deps.webhooks, { event, requestId: request.id, payload })));
+    }
     if (deps.slack && REQUESTER_EVENTS.has(event)) ids.push(...(await slack('slack:requester', event)));
   }
   if (!deps.slack) return ids;
