@@ -8,7 +8,7 @@ import { EXTEND_SECONDS } from './messages.js';
  * What a button click writes as the extension's justification: what happened, nothing more. A
  * button cannot explain why more time is needed; approvers read the grant's own justification, and
  * a profile that asks for a written one (minJustificationLength above this text's length) refuses
- * the click, and the requester is told to extend through the API with words of their own.
+ * the click, and the requester is told to extend with the CLI or the API, in words of their own.
  */
 export const SLACK_EXTENSION_JUSTIFICATION = 'Extended from Slack (Extend 1h button)';
 
@@ -39,7 +39,7 @@ export async function extendFromSlack(deps: SlackCommandDeps, caller: Caller, ta
 /** Where the requester can extend with a justification and a duration of their own. */
 function apiHint(deps: SlackCommandDeps, requestId: string): string {
   const base = deps.config.publicUrl ?? '';
-  return `extend through the API instead: POST ${base}/v1/requests/${requestId}/extend with {"durationSeconds": …, "justification": "…"}`;
+  return `extend with the CLI instead: \`brevet extend ${requestId} --reason "…" [--duration 30m]\` (or POST ${base}/v1/requests/${requestId}/extend)`;
 }
 
 function refusalText(problem: Problem, hint: string): string {

@@ -145,6 +145,26 @@ describe('requests', () => {
     expect(mine.stdout).not.toContain(third.id);
   });
 
+  it('extend asks for more time on an active grant: approved at once, or waiting for review', async () => {
+    const quick = await createProfile(h.t, { approval: { required: 0, extension: { required: 0, maxTotalSeconds: 7200 } } });
+    const grant = JSON.parse((await brevet(alice.key, 'request', quick.name, '--reason', 'INC-8 deploy', '--duration', '30m', '--json')).stdout);
+    const extended = await brevet(alice.key, 'extend', grant.id, '--reason', 'INC-8 rollback too');
+    expect(extended.code, extended.stderr).toBe(0);
+    const newEnd = new Date(Date.parse(grant.endsAt) + 3600_000).toISOString();
+    expect(extended.stderr).toContain(`extended: ${grant.id} now ends at ${newEnd}`);
+    expect((await h.t.http().get(`/v1/requests/${grant.id}`).set(auth(alice.key)).expect(200)).body.endsAt).toBe(newEnd);
+    // Past maxTotalSeconds (30 min + 1 h + 1 h > 2 h): the API's refusal, exit 1.
+    const tooLong = await brevet(alice.key, 'extend', grant.id, '--reason', 'INC-8 and more');
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toContain('7200');
+
+    const reviewed = await createProfile(h.t, { approval: { required: 0, approverGroups: ['sre'], extension: { required: 1, maxTotalSeconds: 7200 } } });
+    const second = JSON.parse((await brevet(alice.key, 'request', reviewed.name, '--reason', 'INC-9 deploy', '--duration', '30m', '--json')).stdout);
+    const pending = JSON.parse((await brevet(alice.key, 'extend', second.id, '--reason', 'INC-9 slow', '--duration', '15m', '--json')).stdout);
+    expect(pending).toMatchObject({ kind: 'extension', parentId: second.id, status: 'pending', durationSeconds: 900 });
+    expect((await brevet(alice.key, 'extend', second.id)).code).toBe(2);
+  });
+
   it('prints a problem as title and detail, with a hint, exit 1', async () => {
     const selfReview = await brevet(alice.key, 'status', 'req_doesnotexist');
     expect(selfReview.code).toBe(1);

@@ -169,7 +169,9 @@ describe('clicks that extend nothing', () => {
     const { alice, request, button } = await endingGrant({ conditions: { minJustificationLength: 60 } });
     await clickExtend(alice.slackUserId, button, dmChannelOf(alice));
     const [answer] = await ephemeralTexts(h, alice.slackUserId);
-    expect(answer).toMatch(/^Not extended: this profile needs a written justification \(the justification needs at least 60 visible characters\); extend through the API instead: POST https:\/\/brevet\.example\.com\/v1\/requests\/req_\w+\/extend/);
+    expect(answer).toBe(
+      `Not extended: this profile needs a written justification (the justification needs at least 60 visible characters); extend with the CLI instead: \`brevet extend ${request.id} --reason "…" [--duration 30m]\` (or POST https://brevet.example.com/v1/requests/${request.id}/extend).`,
+    );
     expect(await extensionsOf(request.id)).toEqual([]);
     expect((await auditOf(h.t, request.id)).filter((row) => row.action === 'request.refused')).toEqual([
       expect.objectContaining({ actorId: alice.id, details: expect.objectContaining({ command: 'extend', reason: 'condition-failed', condition: 'justification' }) }),

@@ -3,7 +3,7 @@
 // where there is an obvious next step, a hint; never a stack.
 import { consoleUrl, configureAws, credentialProcess, credentials } from './commands/access.js';
 import { audit } from './commands/audit.js';
-import { approve, cancel, deny, list, request, revoke, status } from './commands/requests.js';
+import { approve, cancel, deny, extend, list, request, revoke, status } from './commands/requests.js';
 import { login, profiles, whoami } from './commands/session.js';
 import { createContext, type Context } from './context.js';
 import { CliError, EXIT, usage } from './errors.js';
@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   deny,
   cancel,
   revoke,
+  extend,
   credentials,
   console: consoleUrl,
   'credential-process': credentialProcess,
@@ -39,6 +40,7 @@ const HELP = `brevet — just-in-time AWS access
   brevet ls [--mine|--reviewable] [--status S] [-q]   (-q: ids only)
   brevet approve <id> [--comment T]         brevet deny <id> [--comment T]
   brevet cancel <id>                        brevet revoke <id> [--reason T]
+  brevet extend <id> --reason TEXT [--duration 1h]   more time on an active grant (default 1h)
   brevet credentials <id> [--format env|json|credential_process]
   brevet console <id> [--open]              an AWS console sign-in URL
   brevet credential-process --profile <name>   for credential_process in ~/.aws/config (cached)

@@ -129,3 +129,26 @@ export async function revoke(ctx: Context, argv: string[]): Promise<void> {
   if (flag(args, 'json')) return ctx.json(revoked);
   ctx.out(requestLine(revoked));
 }
+
+/**
+ * `brevet extend <id> --reason TEXT [--duration 1h]` (SPEC §12): more time on an active grant, as
+ * its requester; the extension is reviewed like a request, or approved at once when the profile says so.
+ */
+export async function extend(ctx: Context, argv: string[]): Promise<void> {
+  const args = parse(argv, { duration: { type: 'string' }, reason: { type: 'string' } }, { min: 1, max: 1, names: '<id>' });
+  const reason = text(args, 'reason');
+  if (reason === undefined) throw usage('--reason is required: say why the work needs more time (approvers and the audit trail read it)');
+  const parentId = args.positionals[0]!;
+  const extension = await unwrap(
+    ctx.connection().url,
+    ctx.api().POST('/v1/requests/{id}/extend', {
+      params: { path: { id: parentId } },
+      body: { durationSeconds: parseDuration(text(args, 'duration') ?? '1h', '--duration'), justification: reason },
+    }),
+  );
+  if (flag(args, 'json')) return ctx.json(extension);
+  ctx.out(requestLine(extension));
+  // Approved at once, an extension is already `ended`: its end is the grant's new end.
+  if (extension.status === 'pending') return ctx.say(`waiting for approval; the access still ends at ${extension.startsAt}. Follow it: brevet status ${extension.id}`);
+  if (extension.status === 'ended') return ctx.say(`extended: ${parentId} now ends at ${extension.endsAt}`);
+}
