@@ -202,9 +202,12 @@ export async function verifyTrail(
     return undefined;
   };
 
+  let lastId: bigint | undefined;
   for await (const batch of eventBatches) {
     for (const event of batch) {
       const id = BigInt(event.id);
+      if (lastId !== undefined && id <= lastId) return report({ id: event.id, problem: `event ${event.id}: out of id order` });
+      lastId = id;
       while (block !== undefined && id > BigInt(block.lastEventId)) {
         const b = block;
         const problem = await finish();

@@ -3,7 +3,8 @@ import { unwrap, type Api } from '../client.js';
 import type { components } from '../api.js';
 import type { Context } from '../context.js';
 import { parseDuration } from '../duration.js';
-import { CliError, EXIT } from '../errors.js';
+import { CliError, EXIT, usage } from '../errors.js';
+import { verifyExport } from '../offline-verify.js';
 
 type AuditEvent = components['schemas']['AuditEvent'];
 
@@ -52,11 +53,35 @@ function eventLine(event: AuditEvent): string {
   return `${event.occurredAt}  ${event.action.padEnd(20)}  ${event.actor.kind === 'system' ? 'system' : event.actor.id}  ${event.requestId ?? ''}`.trimEnd();
 }
 
-/** `brevet audit verify`: the server's integrity check; exit 1 when it does not hold. */
+/**
+ * `brevet audit verify`: the server's integrity check; with `--export FILE --checkpoints DIR
+ * --public-key FILE`, the offline one (SPEC §11). Exit 1 when it does not hold.
+ */
 async function verify(ctx: Context, argv: string[]): Promise<void> {
-  const args = parse(argv, {}, { min: 0, max: 0, names: '' });
+  const args = parse(argv, { export: { type: 'string' }, checkpoints: { type: 'string' }, 'public-key': { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const offline = ['export', 'checkpoints', 'public-key'].filter((name) => text(args, name) !== undefined);
+  if (offline.length > 0) {
+    if (offline.length < 3) throw usage('offline verification needs --export FILE, --checkpoints DIR and --public-key FILE');
+    return verifyOffline(ctx, { exportFile: text(args, 'export')!, checkpointDir: text(args, 'checkpoints')!, publicKeyFile: text(args, 'public-key')! }, flag(args, 'json'));
+  }
   const result = await unwrap(ctx.connection().url, ctx.api().GET('/v1/audit/verify'));
   if (flag(args, 'json')) ctx.json(result);
-  else ctx.out(result.ok ? `audit trail intact: ${result.checked} events checked` : `audit trail BROKEN at event ${result.firstBrokenId}`);
-  if (!result.ok) throw new CliError(`the audit trail does not verify: first broken event ${result.firstBrokenId}`, EXIT.error);
+  else ctx.out(result.ok ? `audit trail intact: ${result.checked} events checked, ${result.blocks} blocks, ${result.unsealed} unsealed, ${result.unsigned} unsigned` : `audit trail BROKEN: ${result.problem ?? `at event ${result.firstBrokenId}`}`);
+  if (!result.ok) throw new CliError(`the audit trail does not verify: ${result.problem ?? `first broken event ${result.firstBrokenId}`}`, EXIT.error);
+}
+
+async function verifyOffline(ctx: Context, input: { exportFile: string; checkpointDir: string; publicKeyFile: string }, json: boolean): Promise<void> {
+  const { report, beyondExport } = await verifyExport(input, (warning) => ctx.say(warning));
+  if (json) ctx.json({ ...report, beyondExport });
+  else if (report.ok) {
+    ctx.out(
+      `audit trail intact: ${report.checked} events checked against ${report.blocks} signed checkpoints (sealed through event ${report.sealedThrough ?? '-'}), ` +
+        `${report.unsealed} unsealed, ${report.unsigned} unsigned`,
+    );
+  }
+  if (beyondExport > 0) ctx.say(`${beyondExport} checkpoints reach past the export's last event: not checked (export again to check them)`);
+  if (!report.ok) {
+    const what = report.firstBrokenBlock === null ? `event ${report.firstBrokenId}` : `block ${report.firstBrokenBlock} (first event ${report.firstBrokenId})`;
+    throw new CliError(`the audit trail does not verify: first broken ${what}: ${report.problem}`, EXIT.error);
+  }
 }

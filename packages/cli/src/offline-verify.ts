@@ -1,0 +1,106 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './audit-proof.js';
+import { CliError, EXIT } from './errors.js';
+
+const CHECKPOINT_FILE = /^audit-checkpoints-\d{4}-\d{2}-\d{2}\.ndjson$/;
+const BATCH = 5_000;
+
+/**
+ * Verifies an NDJSON export (GET /v1/audit/export?format=ndjson) against the checkpoint files
+ * and the public key alone: every event's hash, and every checkpoint up to the export's last
+ * event (root, chain, signature). Checkpoints that reach past the export cannot be checked by it.
+ */
+export async function verifyExport(
+  input: { exportFile: string; checkpointDir: string; publicKeyFile: string },
+  warn: (line: string) => void,
+): Promise<{ report: TrailReport; beyondExport: number }> {
+  const publicKey = await readPublicKey(input.publicKeyFile);
+  const blocks = await readCheckpoints(input.checkpointDir, warn);
+  const lastId = await lastEventId(input.exportFile);
+  const checkable = blocks.filter((b) => lastId !== undefined && BigInt(b.lastEventId) <= lastId);
+  const report = await verifyTrail(events(input.exportFile), (async function* () {
+    yield* checkable;
+  })(), publicKey);
+  return { report, beyondExport: blocks.length - checkable.length };
+}
+
+/** A PEM public key, or the JSON GET /v1/audit/public-key answers. */
+async function readPublicKey(file: string): Promise<KeyObject> {
+  const content = await readFile(file, 'utf8').catch(() => {
+    throw new CliError(`cannot read the public key ${file}`, EXIT.usage);
+  });
+  try {
+    const pem = content.trimStart().startsWith('{') ? (JSON.parse(content) as { publicKey: string }).publicKey : content;
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not Ed25519');
+    return key;
+  } catch {
+    throw new CliError(`${file} is not an Ed25519 public key (PEM, or the JSON of GET /v1/audit/public-key)`, EXIT.usage);
+  }
+}
+
+/** Every block of the checkpoint files, by seq; the same block written twice counts once, two different ones with one seq are an error. */
+async function readCheckpoints(dir: string, warn: (line: string) => void): Promise<ProofBlock[]> {
+  const names = (await readdir(dir).catch(() => {
+    throw new CliError(`cannot read the checkpoint directory ${dir}`, EXIT.usage);
+  })).filter((name) => CHECKPOINT_FILE.test(name));
+  const bySeq = new Map<number, { block: ProofBlock; line: string; where: string }>();
+  for (const name of names.sort()) {
+    const lines = (await readFile(path.join(dir, name), 'utf8')).split('\n');
+    for (const [index, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      const where = `${name}:${index + 1}`;
+      let block: ProofBlock;
+      try {
+        block = JSON.parse(line) as ProofBlock;
+      } catch {
+        // A line cut short by a crash of the writer; the writer appended the block again after it.
+        warn(`${where}: not a checkpoint (a line cut short?), skipped`);
+        continue;
+      }
+      const seen = bySeq.get(block.seq);
+      if (seen !== undefined && seen.line !== line) throw new CliError(`checkpoint ${block.seq} appears twice, differently (${seen.where}, ${where})`, EXIT.error);
+      bySeq.set(block.seq, { block, line, where });
+    }
+  }
+  return [...bySeq.values()].map((v) => v.block).sort((a, b) => a.seq - b.seq);
+}
+
+/** The id of the export's last line (it is oldest first), read from the end of the file. */
+async function lastEventId(file: string): Promise<bigint | undefined> {
+  const handle = await open(file, 'r').catch(() => {
+    throw new CliError(`cannot read the export ${file}`, EXIT.usage);
+  });
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, 1024 * 1024);
+    const { buffer } = await handle.read(Buffer.alloc(length), 0, length, size - length);
+    const last = buffer.toString('utf8').trimEnd().split('\n').at(-1);
+    return last === undefined || last === '' ? undefined : BigInt((JSON.parse(last) as ProofEvent).id);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function* events(file: string): AsyncGenerator<ProofEvent[]> {
+  let batch: ProofEvent[] = [];
+  let number = 0;
+  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+    number += 1;
+    if (line.trim() === '') continue;
+    try {
+      batch.push(JSON.parse(line) as ProofEvent);
+    } catch {
+      throw new CliError(`${file}:${number}: not an audit event`, EXIT.error);
+    }
+    if (batch.length === BATCH) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
