@@ -1,16 +1,17 @@
 // `npm run bench` (issue 12): Brevet's paths measured against a bare baseline on this machine, in
 // one process tree, and the ratios the targets are stated in. `npm run bench -- <suite>...` runs
-// some suites only: baseline+create, latency, lateness, audit. The numbers are only as good as the
+// some suites only: baseline+create, latency, lateness, audit, sealing. The numbers are only as good as the
 // machine is quiet: the load average is printed at the start and at the end.
 import { approveAndCredentials, type DecisionLatency } from './suites/latency.js';
 import { activationLateness, type Lateness } from './suites/lateness.js';
 import { auditAtScale } from './suites/audit-scale.js';
+import { sealing, type Sealing } from './suites/sealing.js';
 import { baseline, createRequests, type Throughput } from './suites/throughput.js';
 import { loadAverage, machine, MiB, ms } from './lib/measure.js';
 import { build } from './lib/processes.js';
 import { ADMIN_URL, versions } from './lib/services.js';
 
-const SUITES = ['create', 'latency', 'lateness', 'audit'] as const;
+const SUITES = ['create', 'latency', 'lateness', 'audit', 'sealing'] as const;
 type Suite = (typeof SUITES)[number];
 const chosen = process.argv.slice(2).filter((a) => a !== '--');
 for (const name of chosen) if (!SUITES.includes(name as Suite)) throw new Error(`unknown suite ${name}; one of ${SUITES.join(', ')}`);
@@ -20,7 +21,13 @@ console.log(`machine: ${machine()}; ${await versions(ADMIN_URL)}`);
 await build();
 console.log(`load average at start: ${loadAverage()}`);
 
-const results: { bare?: Throughput; create?: Throughput & { rssPeak: number; rssIdle: number }; latency?: DecisionLatency; lateness?: Lateness } = {};
+const results: {
+  bare?: Throughput;
+  create?: Throughput & { rssPeak: number; rssIdle: number };
+  latency?: DecisionLatency;
+  lateness?: Lateness;
+  sealing?: Sealing;
+} = {};
 if (runs('create')) {
   console.log('\n[create] POST /v1/requests against the bare baseline (50 connections)');
   results.bare = await baseline();
@@ -37,6 +44,10 @@ if (runs('lateness')) {
 if (runs('audit')) {
   console.log('\n[audit] queries and export at scale');
   await auditAtScale();
+}
+if (runs('sealing')) {
+  console.log('\n[sealing] sealing lag under the create load, then verify throughput');
+  results.sealing = await sealing();
 }
 
 console.log('\nsummary (targets from issue 12)');
@@ -57,5 +68,10 @@ if (results.latency !== undefined) {
 }
 if (results.lateness !== undefined) {
   console.log(`  activation lateness p99 ${ms(results.lateness.activation.p99)}, end lateness p99 ${ms(results.lateness.end.p99)}`);
+}
+if (results.sealing !== undefined) {
+  const { lag, verifyPerSecond } = results.sealing;
+  console.log(`  sealing lag p99 ${(lag.p99 / 1000).toFixed(2)} s under sustained creates (target ≤ 2 s): ${verdict(lag.p99 <= 2000)}`);
+  console.log(`  verify ${Math.round(verifyPerSecond).toLocaleString('en-US')} events/s (target ≥ 200,000): ${verdict(verifyPerSecond >= 200_000)}`);
 }
 console.log(`load average at end: ${loadAverage()}`);

@@ -5,7 +5,7 @@ import { freePort, startProcess } from '../lib/processes.js';
 import { createBenchDatabase, openBenchRedis } from '../lib/services.js';
 
 /** Seconds each measured load runs (after a warm-up of a third of it). */
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '15');
+export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '15');
 const CONNECTIONS = 50;
 
 export interface Throughput {
@@ -15,7 +15,7 @@ export interface Throughput {
   errors: number;
 }
 
-async function load(url: string, path: string, headers: Record<string, string>, body: string, seconds: number): Promise<Throughput> {
+export async function load(url: string, path: string, headers: Record<string, string>, body: string, seconds: number): Promise<Throughput> {
   const result = await autocannon({
     url: `${url}${path}`,
     method: 'POST',

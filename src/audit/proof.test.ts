@@ -2,7 +2,7 @@
 // and any change to any field changes its hash.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, blockHash, blockRoot, canonicalJson, chainHash, merkleRoot, type HashedFields } from './proof.js';
+import { GENESIS_HASH, blockHash, blockRoot, canonicalJson, chainHash, eventHash, merkleRoot, type HashedFields } from './proof.js';
 
 const EVENT: HashedFields = {
   id: '42',
@@ -84,6 +84,13 @@ describe('chainHash', () => {
 
   it('does not depend on the order the event was built in', () => {
     expect(chainHash(GENESIS_HASH, reversed(EVENT) as HashedFields)).toBe(chainHash(GENESIS_HASH, EVENT));
+  });
+
+  it('eventHash, known answer: sha256 of the canonical JSON alone, whatever the build order', () => {
+    const expected = createHash('sha256').update(EVENT_CANONICAL, 'utf8').digest('hex');
+    expect(eventHash(EVENT)).toBe(expected);
+    expect(eventHash(reversed(EVENT) as HashedFields)).toBe(expected);
+    expect(eventHash({ ...EVENT, requestId: null, sourceIp: null })).toBe(createHash('sha256').update(canonicalJson({ ...EVENT, requestId: null, sourceIp: null })).digest('hex'));
   });
 
   const changes: [string, Partial<HashedFields>][] = [

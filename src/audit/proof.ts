@@ -63,19 +63,26 @@ const sha256 = (...parts: (string | Buffer)[]) => {
   return hash.digest();
 };
 
-function hashedFields(event: HashedFields): HashedFields {
-  const { id, occurredAt, actor, action, requestId, profileId, sourceIp, details } = event;
-  return { id, occurredAt, actor, action, requestId, profileId, sourceIp, details };
+/**
+ * canonicalJson of the hashed fields, written out in their sorted order (what canonicalJson gives
+ * for them, without sorting the same eight keys again for every event a verification reads).
+ */
+function canonicalEvent(e: HashedFields): string {
+  const str = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
+  return (
+    `{"action":${str(e.action)},"actor":${canonicalJson(e.actor)},"details":${canonicalJson(e.details)},"id":${str(e.id)},` +
+    `"occurredAt":${str(e.occurredAt)},"profileId":${str(e.profileId)},"requestId":${str(e.requestId)},"sourceIp":${str(e.sourceIp)}}`
+  );
 }
 
 /** An event's own hash (SPEC §11): sha256 of its canonical JSON, hex. */
 export function eventHash(event: HashedFields): string {
-  return sha256(canonicalJson(hashedFields(event))).toString('hex');
+  return sha256(canonicalEvent(event)).toString('hex');
 }
 
 /** The milestone-1 chain hash of events written before §11: sha256(prevHash ‖ canonical JSON), hex. */
 export function chainHash(prevHash: string, event: HashedFields): string {
-  return sha256(prevHash, canonicalJson(hashedFields(event))).toString('hex');
+  return sha256(prevHash, canonicalEvent(event)).toString('hex');
 }
 
 /**
