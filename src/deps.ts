@@ -139,9 +139,10 @@ export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrid
   const redisPrefix = overrides.queuePrefix ?? 'brevet';
   const metricsSnapshots = config.redisUrl === undefined ? undefined : createMetricsSnapshots(config.redisUrl, redisPrefix);
   // CloudTrail's limit is per account and region, whoever calls: a window slightly over 1 s keeps
-  // the calls' arrival at AWS inside it despite network jitter.
+  // the calls' arrival at AWS inside it despite network jitter. No Redis connection for it while
+  // evidence is off (nothing calls CloudTrail then).
   const trailLimiter =
-    config.redisUrl === undefined
+    config.redisUrl === undefined || !config.evidence.enabled
       ? createMemoryCallLimiter(LOOKUP_CALLS_PER_WINDOW, LOOKUP_WINDOW_MS)
       : createRedisCallLimiter(redisConnection(config.redisUrl), `${redisPrefix}:cloudtrail-calls:`, LOOKUP_CALLS_PER_WINDOW, LOOKUP_WINDOW_MS);
   return {

@@ -51,14 +51,17 @@ export async function runActivityPass(deps: ActivityDeps, requestId: string): Pr
 
   let events: TrailEvent[] | undefined;
   let failure: string | null = null;
+  let permanent = false;
   try {
     events = await lookupAll(deps, definition.roleArn, definition.region, keys);
   } catch (error) {
-    failure = classify(error).message;
+    permanent = error instanceof NotReportable;
+    failure = permanent ? (error as Error).message : classify(error).message;
   }
   const summary = events === undefined ? undefined : summarizeActivity(events);
   const passAt = deps.clock.now();
-  const step = nextActivityStep({
+  // A role Brevet cannot read CloudTrail for stays so: no point asking for an hour.
+  const step = permanent ? ({ status: 'incomplete' } as const) : nextActivityStep({
     endedAt,
     settleSeconds: deps.config.evidence.activitySettleSeconds,
     passAt,
@@ -108,11 +111,14 @@ export async function runActivityPass(deps: ActivityDeps, requestId: string): Pr
   return step.status === 'pending' ? { runAt: step.nextPassAt } : undefined;
 }
 
+/** The report cannot be made at all (the role is in another account): no later pass would do better. */
+class NotReportable extends Error {}
+
 /** Every event of every key, deduplicated by EventId; throws on the first failed call. */
 async function lookupAll(deps: ActivityDeps, roleArn: string, profileRegion: string | null, keys: { accessKeyId: string; createdAt: Date }[]): Promise<TrailEvent[]> {
   // Brevet's credentials read CloudTrail in their own account only: a role elsewhere cannot be reported on.
   const found = await deps.rolePolicies.roleArn(roleNameOf(roleArn));
-  if (found !== roleArn) throw new Error(`the role ${roleArn} is not in the account of Brevet's credentials, whose CloudTrail Brevet reads`);
+  if (found !== roleArn) throw new NotReportable(`the role ${roleArn} is not in the account of Brevet's credentials, whose CloudTrail Brevet reads`);
   const account = roleArn.split(':')[4]!;
   const regions = [...new Set([profileRegion ?? process.env['AWS_REGION'] ?? GLOBAL_REGION, GLOBAL_REGION])];
   const startTime = new Date(Math.min(...keys.map((k) => k.createdAt.getTime())) - START_MARGIN_MS);

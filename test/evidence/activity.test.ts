@@ -131,6 +131,17 @@ describe('a grant whose access ended', () => {
   });
 });
 
+describe('a grant of a role in another account', () => {
+  it('cannot be reported with Brevet’s credentials: incomplete at once, saying why, CloudTrail never asked', async () => {
+    const grant = await endedGrant(1, { roleArn: 'arn:aws:iam::210987654321:role/Elsewhere' });
+    const calls = trail.calls.length;
+    at(grant.endedAt, 0);
+    expect(await pass(grant.requestId)).toEqual({ kind: 'done' });
+    expect(await reportOf(grant.requestId)).toMatchObject({ status: 'incomplete', lastError: expect.stringContaining('not in the account') });
+    expect(trail.calls).toHaveLength(calls);
+  });
+});
+
 describe('who may read a report', () => {
   it('the requester, the approvers and auditors; anyone else gets the 404 of a missing request', async () => {
     const created = await createProfile(h.t, { approval: { required: 1, approverGroups: ['sre'] } });
