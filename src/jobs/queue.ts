@@ -15,6 +15,11 @@ export interface JobScheduler {
    * early and find nothing to do.
    */
   reschedule(job: ScheduledJob): Promise<void>;
+  /**
+   * Jobs whose ids were never used (those of a request or delivery rows the caller's transaction
+   * just created): no older job can stand in their way, so they are added in one round trip.
+   */
+  scheduleNew(jobs: readonly ScheduledJob[]): Promise<void>;
 }
 
 export interface JobQueue extends JobScheduler {
@@ -47,24 +52,34 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: options.prefix ?? 'brevet' });
   queue.on('error', () => {});
 
-  const add = async (job: ScheduledJob) => {
+  const optionsOf = (job: ScheduledJob) => {
     const notify = job.name === 'notify';
-    const id = jobId(job);
-    // A job that failed for good keeps its id (kept for inspection) and BullMQ would ignore a new
-    // add under it, so the reconciler could never re-enqueue that work (e.g. a delivery after a
-    // database outage outlasting its retries). The caller schedules only work the database says
-    // is still due, so the old failure makes way.
-    const previous = await queue.getJob(id);
-    if (previous !== undefined && (await previous.isFailed())) await previous.remove();
-    await queue.add(job.name, job.payload, {
-      jobId: id,
+    return {
+      jobId: jobId(job),
       delay: Math.max(0, job.runAt.getTime() - clock.now().getTime()),
       // Completed jobs are dropped so the same id can be scheduled again later (e.g. a new end time).
       removeOnComplete: true,
       removeOnFail: 1000,
       attempts: notify ? NOTIFY_ATTEMPTS : 5,
       backoff: { type: 'exponential', delay: notify ? options.notifyBackoffMs : 1_000 },
-    });
+    };
+  };
+
+  const add = async (job: ScheduledJob) => {
+    const opts = optionsOf(job);
+    // A job that failed for good keeps its id (kept for inspection) and BullMQ would ignore a new
+    // add under it, so the reconciler could never re-enqueue that work (e.g. a delivery after a
+    // database outage outlasting its retries). The caller schedules only work the database says
+    // is still due, so the old failure makes way.
+    const previous = await queue.getJob(opts.jobId);
+    if (previous !== undefined && (await previous.isFailed())) await previous.remove();
+    await queue.add(job.name, job.payload, opts);
+  };
+
+  const addNew = async (jobs: readonly ScheduledJob[]) => {
+    // One job is one script call; several go in one MULTI (a pipeline costs more CPU to build).
+    if (jobs.length === 1) await queue.add(jobs[0]!.name, jobs[0]!.payload, optionsOf(jobs[0]!));
+    else if (jobs.length > 1) await queue.addBulk(jobs.map((job) => ({ name: job.name, data: job.payload, opts: optionsOf(job) })));
   };
 
   const move = async (job: ScheduledJob) => {
@@ -79,6 +94,7 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
     queue,
     schedule: (job) => withTimeout(add(job), SCHEDULE_TIMEOUT_MS, 'scheduling a job'),
     reschedule: (job) => withTimeout(move(job), SCHEDULE_TIMEOUT_MS, 'rescheduling a job'),
+    scheduleNew: (jobs) => withTimeout(addNew(jobs), SCHEDULE_TIMEOUT_MS, 'scheduling jobs'),
     ping: () => withTimeout(connection.ping().then(() => undefined), SCHEDULE_TIMEOUT_MS, 'Redis ping'),
     async close() {
       await queue.close();

@@ -69,7 +69,7 @@ export function createRequestEffects(deps: {
       // evidence): no reads under the lock.
       const idle = deps.scheduler === undefined && deps.webhooks.urls.length === 0 && !deps.slack && !deps.activityReports;
       if (idle) return { ...change, jobs: [] };
-      const request = await findRequest(tx, change.requestId);
+      const request = change.known?.request ?? (await findRequest(tx, change.requestId));
       if (request === undefined) return { ...change, jobs: [] };
       const deliveryIds = await recordNotifications(tx, deps, request, change.events);
       const now = deps.clock.now();
@@ -82,6 +82,8 @@ export function createRequestEffects(deps: {
     async afterCommit(change) {
       if (deps.scheduler === undefined) return;
       try {
+        // A created request's timed jobs and its new deliveries' jobs have ids never used before.
+        if (change.events.includes('request.created')) return await deps.scheduler.scheduleNew(change.jobs);
         const extended = change.events.includes('request.extended');
         for (const job of change.jobs) {
           if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler.reschedule(job);

@@ -18,11 +18,14 @@ export function observeRequestEffects(effects: RequestEffects, deps: { db: Db; m
       const outcomes = change.events.filter((event) => event.startsWith('request.') && event !== 'request.reminded' && event !== 'request.ending-soon');
       if (outcomes.length > 0) {
         try {
-          const [row] = await deps.db
-            .select({ profile: profiles.name, createdAt: requests.createdAt })
-            .from(requests)
-            .innerJoin(profiles, eq(profiles.id, requests.profileId))
-            .where(eq(requests.id, change.requestId));
+          const [row] =
+            change.known === undefined
+              ? await deps.db
+                  .select({ profile: profiles.name, createdAt: requests.createdAt })
+                  .from(requests)
+                  .innerJoin(profiles, eq(profiles.id, requests.profileId))
+                  .where(eq(requests.id, change.requestId))
+              : [{ profile: change.known.profileName, createdAt: change.known.request.createdAt }];
           if (row !== undefined) {
             for (const event of outcomes) {
               const outcome = event.slice('request.'.length);

@@ -23,7 +23,7 @@ import { recordChanges, scheduleChanges, type RequestEffects } from './effects.j
 import { holdOpenPendingCap, OpenPendingCapReached } from './open-pending-cap.js';
 import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
 import { loadRequestView } from './read-requests.js';
-import type { RequestApiView } from './view.js';
+import { requestApiView, type RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects } & OnCallDeps & ValidateDeps & SensitiveAccessDeps;
 
@@ -146,7 +146,9 @@ export async function createRequest(
         await audit(event, { ...window, breakGlass: request.breakGlass });
       }
     }
-    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: ['request.created', ...decision.events] }]);
+    const changes = await recordChanges(deps.effects, tx, [
+      { requestId: request.id, events: ['request.created', ...decision.events], known: { request, profileName: profile.profile.name } },
+    ]);
     return { kind: 'created' as const, request, changes };
   }).catch(async (error: unknown) => {
     // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
@@ -160,7 +162,8 @@ export async function createRequest(
     return { view: await viewOf(deps, created.requestId), replayed: true };
   }
   await scheduleChanges(deps.effects, created.changes);
-  return { view: await loadRequestView(deps.db, created.request), replayed: false };
+  // A new request has no reviews yet, and its profile's name was read with it: nothing to read again.
+  return { view: requestApiView(created.request, [], profile.profile.name), replayed: false };
 }
 
 type Plan = Pick<

@@ -1,6 +1,7 @@
 import type { LifecycleEvent } from '../domain/lifecycle.js';
 import type { ScheduledJob } from '../jobs/catalog.js';
 import type { Executor } from '../principals/repo.js';
+import type { RequestRow } from './repo.js';
 
 export type NotifiableEvent =
   | LifecycleEvent
@@ -16,6 +17,11 @@ export type NotifiableEvent =
 export interface RequestChange {
   requestId: string;
   events: readonly NotifiableEvent[];
+  /**
+   * What the command already holds: the request as its transaction leaves it and its profile's
+   * current name. Neither the outbox nor the metrics read them again (a create, the hot path).
+   */
+  known?: { request: RequestRow; profileName: string };
 }
 
 /** A change with its outbox written: the queue work to add once the transaction has committed. */
