@@ -1,6 +1,7 @@
-import { and, arrayOverlaps, asc, eq, gt, isNull } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { apiKeys, principals } from '../db/schema.js';
+import { preparedPerDb } from '../db/prepared.js';
 
 export type Executor = Db | Tx;
 export type PrincipalRow = typeof principals.$inferSelect;
@@ -87,12 +88,18 @@ export async function insertApiKey(db: Executor, row: typeof apiKeys.$inferInser
   return inserted!;
 }
 
-export async function findApiKeyByHash(db: Executor, keyHash: string): Promise<{ key: ApiKeyRow; principal: PrincipalRow } | undefined> {
-  const [row] = await db
+const apiKeyByHash = preparedPerDb((db) =>
+  db
     .select({ key: apiKeys, principal: principals })
     .from(apiKeys)
     .innerJoin(principals, eq(apiKeys.principalId, principals.id))
-    .where(eq(apiKeys.keyHash, keyHash));
+    .where(eq(apiKeys.keyHash, sql.placeholder('keyHash')))
+    .prepare('api_key_by_hash'),
+);
+
+/** Every call authenticated by an API key runs this. */
+export async function findApiKeyByHash(db: Db, keyHash: string): Promise<{ key: ApiKeyRow; principal: PrincipalRow } | undefined> {
+  const [row] = await apiKeyByHash(db).execute({ keyHash });
   return row;
 }
 

@@ -1,4 +1,6 @@
-import { and, asc, eq, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
+import { preparedPerDb } from '../db/prepared.js';
 import type { Executor } from '../principals/repo.js';
 import { profileVersions, profiles } from '../db/schema.js';
 import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
@@ -26,8 +28,17 @@ const currentVersion = (db: Executor) =>
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, profiles.id), eq(profileVersions.version, profiles.currentVersion)));
 
 /** The live profile by id or name, at its current version. */
+const currentByRef = preparedPerDb((db) =>
+  currentVersion(db)
+    .where(and(or(eq(profiles.id, sql.placeholder('ref')), eq(profiles.name, sql.placeholder('ref'))), isNull(profiles.deletedAt)))
+    .prepare('current_profile_by_ref'),
+);
+
 export async function findCurrentProfile(db: Executor, ref: string): Promise<ProfileVersion | undefined> {
-  const [row] = await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)));
+  const [row] =
+    db instanceof PgTransaction
+      ? await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)))
+      : await currentByRef(db).execute({ ref });
   return row === undefined ? undefined : versionOf(row);
 }
 
