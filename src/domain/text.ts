@@ -78,6 +78,8 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u;
  */
 const VISIBLE = /[^\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2800]/u;
 const WHITE_SPACE = /\p{White_Space}/u;
+/** Any of these is a visible grapheme (or part of one): the common case skips segmenting. */
+const PRINTABLE_ASCII = /[!-~]/;
 const graphemes = new Intl.Segmenter('und', { granularity: 'grapheme' });
 
 /**
@@ -116,7 +118,7 @@ export function humanText(raw: string): HumanTextResult {
   const control = CONTROL.exec(raw);
   if (control !== null) return { ok: false, message: `contains a control character (U+${codePoint(control[0])})` };
   const text = raw.normalize('NFC').trim();
-  if (visibleLength(text) === 0) return { ok: false, message: NOTHING_VISIBLE };
+  if (!PRINTABLE_ASCII.test(text) && visibleLength(text) === 0) return { ok: false, message: NOTHING_VISIBLE };
   return { ok: true, text };
 }
 
