@@ -55,7 +55,7 @@ export function checkConditions(conditions: Conditions, context: ConditionContex
       return { ok: false, condition: 'ticket', detail: `a ticket matching ${conditions.ticketPattern} is required` };
     }
     // Visible characters: twelve zero-width spaces are not a 10-character justification.
-    if (visibleLength(justification) < conditions.minJustificationLength) {
+    if (conditions.minJustificationLength > 0 && visibleLength(justification) < conditions.minJustificationLength) {
       return { ok: false, condition: 'justification', detail: `the justification needs at least ${conditions.minJustificationLength} visible characters` };
     }
   }
