@@ -53,15 +53,17 @@ export async function createRequest(
   input: NewRequest,
   idempotencyKey?: string,
 ): Promise<{ view: RequestApiView; replayed: boolean }> {
-  const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
+  // Only a call with an Idempotency-Key needs its body's hash (to tell a retry from a different request).
+  const idempotency =
+    idempotencyKey === undefined ? undefined : { key: idempotencyKey, requestHash: createHash('sha256').update(canonicalJson(input)).digest('hex') };
   // Free text is checked and normalised first, for the API and Slack alike (see humanText).
   input = {
     ...input,
     justification: humanTextField('/body/justification', input.justification),
     ...(input.ticket === undefined ? {} : { ticket: ticketOf(input.ticket) }),
   };
-  if (idempotencyKey !== undefined) {
-    const replay = await replayOf(deps, caller, idempotencyKey, requestHash);
+  if (idempotency !== undefined) {
+    const replay = await replayOf(deps, caller, idempotency.key, idempotency.requestHash);
     if (replay !== undefined) return { view: replay, replayed: true };
   }
 
@@ -80,11 +82,11 @@ export async function createRequest(
   const onCallSchedule = needsApproval ? await onCallScheduleOf(deps, caller, profile.definition.approval.onCall) : null;
 
   const created = await deps.db.transaction(async (tx) => {
-    if (idempotencyKey !== undefined) {
+    if (idempotency !== undefined) {
       const claim = await claimIdempotencyKey(tx, {
         principalId: caller.id,
-        key: idempotencyKey,
-        requestHash,
+        key: idempotency.key,
+        requestHash: idempotency.requestHash,
         requestId: plan.id,
         createdAt: now,
       });
@@ -158,7 +160,7 @@ export async function createRequest(
   });
 
   if (created.kind === 'replay') {
-    if (created.requestHash !== requestHash) throw idempotencyMismatch();
+    if (created.requestHash !== idempotency?.requestHash) throw idempotencyMismatch();
     return { view: await viewOf(deps, created.requestId), replayed: true };
   }
   await scheduleChanges(deps.effects, created.changes);
