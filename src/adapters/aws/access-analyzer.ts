@@ -1,9 +1,5 @@
-import {
-  AccessAnalyzerClient,
-  CheckAccessNotGrantedCommand,
-  ValidatePolicyCommand,
-  type ValidatePolicyFinding,
-} from '@aws-sdk/client-accessanalyzer';
+import type * as AccessAnalyzerSdk from '@aws-sdk/client-accessanalyzer';
+import type { AccessAnalyzerClient, ValidatePolicyFinding } from '@aws-sdk/client-accessanalyzer';
 import { classify } from './errors.js';
 import type { AwsClientOptions } from './sts.js';
 
@@ -35,18 +31,25 @@ export interface PolicyAnalyzer {
 
 /** Access Analyzer through the AWS SDK; the endpoint comes from AWS_ENDPOINT_URL_ACCESSANALYZER or the SDK default. */
 export function createPolicyAnalyzer(options: AwsClientOptions = {}): PolicyAnalyzer {
-  const client = new AccessAnalyzerClient({
-    region: options.region ?? process.env['AWS_REGION'] ?? FALLBACK_REGION,
-    maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
-  });
+  // The SDK is loaded on first use: a deployment without BREVET_EVIDENCE never pays its memory.
+  let loaded: Promise<{ sdk: typeof AccessAnalyzerSdk; client: AccessAnalyzerClient }> | undefined;
+  const load = () =>
+    (loaded ??= import('@aws-sdk/client-accessanalyzer').then((sdk) => ({
+      sdk,
+      client: new sdk.AccessAnalyzerClient({
+        region: options.region ?? process.env['AWS_REGION'] ?? FALLBACK_REGION,
+        maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
+      }),
+    })));
   return {
     async validate(policyDocument) {
       const findings: PolicyFinding[] = [];
       let nextToken: string | undefined;
       try {
+        const { sdk, client } = await load();
         do {
-          const page = await client.send(new ValidatePolicyCommand({ policyDocument, policyType: 'IDENTITY_POLICY', nextToken }));
+          const page = await client.send(new sdk.ValidatePolicyCommand({ policyDocument, policyType: 'IDENTITY_POLICY', nextToken }));
           findings.push(...(page.findings ?? []).map(asFinding));
           nextToken = page.nextToken;
         } while (nextToken !== undefined && nextToken !== '');
@@ -57,8 +60,9 @@ export function createPolicyAnalyzer(options: AwsClientOptions = {}): PolicyAnal
     },
     async mayGrant(policyDocument, action) {
       try {
+        const { sdk, client } = await load();
         const output = await client.send(
-          new CheckAccessNotGrantedCommand({ policyDocument, policyType: 'IDENTITY_POLICY', access: [{ actions: [action] }] }),
+          new sdk.CheckAccessNotGrantedCommand({ policyDocument, policyType: 'IDENTITY_POLICY', access: [{ actions: [action] }] }),
         );
         // Anything but an explicit PASS may grant: the check exists to fail closed.
         return output.result !== 'PASS';

@@ -1,4 +1,5 @@
-import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import type * as CloudTrailSdk from '@aws-sdk/client-cloudtrail';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { TrailEvent } from '../../domain/activity.js';
 import { classify } from './errors.js';
 import type { AwsClientOptions } from './sts.js';
@@ -13,20 +14,24 @@ export interface TrailLookup {
 export function createTrailLookup(options: AwsClientOptions = {}): TrailLookup {
   // LookupEvents is regional: one client per region, reused for its connections.
   const clients = new Map<string, CloudTrailClient>();
-  const clientFor = (region: string) => {
+  // The SDK is loaded on first use: a deployment without BREVET_EVIDENCE never pays its memory.
+  let sdk: typeof CloudTrailSdk | undefined;
+  const clientFor = async (region: string) => {
+    sdk ??= await import('@aws-sdk/client-cloudtrail');
     let client = clients.get(region);
     if (client === undefined) {
       // One attempt: the caller's rate limiter must see every call, and a retry would be one it did not count.
-      client = new CloudTrailClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true } });
+      client = new sdk.CloudTrailClient({ region, maxAttempts: 1, requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true } });
       clients.set(region, client);
     }
-    return client;
+    return { client, sdk };
   };
   return {
     async lookupPage({ region, accessKeyId, startTime, nextToken }) {
       try {
-        const output = await clientFor(region).send(
-          new LookupEventsCommand({
+        const { client, sdk } = await clientFor(region);
+        const output = await client.send(
+          new sdk.LookupEventsCommand({
             LookupAttributes: [{ AttributeKey: 'AccessKeyId', AttributeValue: accessKeyId }],
             StartTime: startTime,
             MaxResults: 50,
