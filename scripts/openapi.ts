@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { openPglite } from '../src/db/client.js';
+import { openPglite } from '../src/db/pglite.js';
 import { buildDeps } from '../src/deps.js';
 import { createLogger } from '../src/logging.js';
 

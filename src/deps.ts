@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createPolicyAnalyzer, type PolicyAnalyzer } from './adapters/aws/access-analyzer.js';
@@ -15,7 +14,7 @@ import { createOidcVerifier, type TokenVerifier } from './adapters/oidc.js';
 import { createWebhookSender, type WebhookSender } from './adapters/webhook-sender.js';
 import type { Config } from './config.js';
 import { blockSigner, devSigningKey, type BlockSigner } from './audit/signing-key.js';
-import { openPglite, openPostgres, type Database, type Db } from './db/client.js';
+import { openPostgres, type Database, type Db } from './db/client.js';
 import { createAuthenticator, type Authenticator } from './http/authenticate.js';
 import { createRateLimitRedis } from './http/rate-limits.js';
 import { createAuthDenialRecorder, type AuthDenialRecorder } from './principals/auth-denials.js';
@@ -107,11 +106,15 @@ export interface DepsOverrides {
 const LOOKUP_CALLS_PER_WINDOW = 2;
 const LOOKUP_WINDOW_MS = 1_100;
 
+/** Dev mode opens its embedded database itself (server.ts) and hands it over; nothing else may run without one. */
+function noDatabase(): never {
+  throw new Error('no database: set DATABASE_URL (dev mode passes its embedded PGlite database in)');
+}
+
 export function buildDeps(config: Config, logger: Logger, overrides: DepsOverrides = {}): Deps {
   const clock = overrides.clock ?? systemClock;
   const database =
-    overrides.database ??
-    (config.databaseUrl !== undefined ? openPostgres(config.databaseUrl) : openPglite(path.join(config.dataDir, 'pgdata')));
+    overrides.database ?? (config.databaseUrl !== undefined ? openPostgres(config.databaseUrl) : noDatabase());
   const tokenVerifier = overrides.tokenVerifier ?? (config.oidc === undefined ? undefined : createOidcVerifier(config.oidc, clock));
   const authDenials = createAuthDenialRecorder({ db: database.db, clock, logger });
   const authenticator = createAuthenticator({

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { openPglite } from './db/client.js';
 import type { DemoSeed } from './dev/demo.js';
 import { embeddedDatabaseProgress, publicBaseUrl, readyText } from './dev/first-run.js';
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
@@ -29,7 +28,7 @@ async function main(): Promise<void> {
   // terminal, and start it before loading the rest of Brevet, so that PGlite's WASM start and the
   // migrations overlap the module loading (about 5 s less for a first start on 2 busy cores).
   const progress = devMode ? embeddedDatabaseProgress(config.dataDir, (text) => process.stdout.write(text)) : undefined;
-  const embedded = devMode ? openPglite(path.join(config.dataDir, 'pgdata')) : undefined;
+  const embedded = devMode ? (await import('./db/pglite.js')).openPglite(path.join(config.dataDir, 'pgdata')) : undefined;
   const embeddedMigrated = config.migrateOnStart ? embedded?.migrate() : undefined;
   // Awaited below; until then a failure must not count as an unhandled rejection.
   embeddedMigrated?.catch(() => undefined);

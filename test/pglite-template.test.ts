@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openPglite } from '../src/db/client.js';
+import { openPglite } from '../src/db/pglite.js';
 import { installedPgliteVersion, TEMPLATE_DIR, templatePath } from '../src/db/pglite-template.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,4 +1,4 @@
-import { WebClient } from '@slack/web-api';
+import type { WebClient } from '@slack/web-api';
 
 export interface SlackMessageRef {
   channel: string;
@@ -29,15 +29,22 @@ export class SlackFailure extends Error {
  * backoff, so a rate-limited or failing Slack never blocks a request or a worker.
  */
 export function createSlackGateway(token: string, apiUrl: string | undefined, timeoutMs = 5_000): SlackGateway {
-  const client = new WebClient(token, {
-    ...(apiUrl === undefined ? {} : { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: timeoutMs,
-  });
-  const call = async <T>(run: () => Promise<T>): Promise<T> => {
+  // The client (and its HTTP stack) is loaded on the first call: an API process that only
+  // verifies Slack's signatures, or never posts, does not hold it.
+  let loaded: Promise<WebClient> | undefined;
+  const load = () =>
+    (loaded ??= import('@slack/web-api').then(
+      (sdk) =>
+        new sdk.WebClient(token, {
+          ...(apiUrl === undefined ? {} : { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
+          retryConfig: { retries: 0 },
+          rejectRateLimitedCalls: true,
+          timeout: timeoutMs,
+        }),
+    ));
+  const call = async <T>(run: (client: WebClient) => Promise<T>): Promise<T> => {
     try {
-      return await run();
+      return await run(await load());
     } catch (error) {
       // Slack errors carry codes like `ratelimited`, `channel_not_found`; never the token.
       const data = (error as { data?: { error?: string }; code?: string }).data;
@@ -46,7 +53,7 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
   };
   return {
     postMessage: (channel, text, blocks, threadTs) =>
-      call(async () => {
+      call(async (client) => {
         const result = await client.chat.postMessage({
           channel,
           text,
@@ -56,20 +63,20 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
         return { channel: result.channel ?? channel, ts: result.ts! };
       }),
     updateMessage: (ref, text, blocks) =>
-      call(async () => {
+      call(async (client) => {
         await client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks: blocks as never });
       }),
     postEphemeral: (channel, user, text) =>
-      call(async () => {
+      call(async (client) => {
         await client.chat.postEphemeral({ channel, user, text });
       }),
     openDirectMessage: (user) =>
-      call(async () => {
+      call(async (client) => {
         const result = await client.conversations.open({ users: user });
         return result.channel!.id!;
       }),
     userEmail: (user) =>
-      call(async () => {
+      call(async (client) => {
         try {
           const found = (await client.users.info({ user })).user;
           const trusted =

@@ -1,17 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import pg from 'pg';
-import { pgliteListener, postgresListener, type ChannelListener } from './listener.js';
-import { loadPgliteTemplate } from './pglite-template.js';
+import { postgresListener, type ChannelListener } from './listener.js';
 import * as schema from './schema.js';
 
 /** One handle type for both drivers, so repositories do not care which one runs. */
@@ -28,7 +22,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const migrationsFolder = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Arbitrary constant: serialises migrations when several processes start at once. */
 const MIGRATION_LOCK_ID = 7_301_922;
 
@@ -58,32 +52,6 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
     listener: (channel) => postgresListener(url, channel),
     async close() {
       await pool.end();
-    },
-  };
-}
-
-/**
- * Dev mode: an embedded PostgreSQL (WASM) under dataDir, or in memory when dataDir is undefined.
- * A new cluster starts from the committed initdb template when there is one for this PGlite.
- */
-export function openPglite(dataDir: string | undefined): Database {
-  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const fresh = dataDir === undefined || !existsSync(path.join(dataDir, 'PG_VERSION'));
-  const template = fresh ? loadPgliteTemplate() : undefined;
-  const client = new PGlite(dataDir, template === undefined ? {} : { loadDataDir: template });
-  const db = drizzlePglite(client, { schema }) as unknown as Db;
-  return {
-    db,
-    kind: 'pglite',
-    async migrate() {
-      await migratePglite(drizzlePglite(client), { migrationsFolder });
-    },
-    async ping() {
-      await db.execute(sql`select 1`);
-    },
-    listener: (channel) => pgliteListener(client, channel),
-    async close() {
-      await client.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // Dev mode (SPEC §5, §9): no Redis, an embedded PGlite database, and the in-process reconciler
 // loop as the scheduler — it ends windows and attempts webhook deliveries itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglite } from '../../src/db/client.js';
+import { openPglite } from '../../src/db/pglite.js';
 import { startReconcilerLoop } from '../../src/jobs/reconciler.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';

@@ -1,4 +1,5 @@
-import { DeleteRolePolicyCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
+import type * as IamSdk from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { classify } from './errors.js';
 import type { AwsClientOptions } from './sts.js';
 
@@ -22,11 +23,17 @@ export interface RolePolicyStore {
  * Errors are classified like STS ones (StsFailure), so callers map them the same way.
  */
 export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicyStore {
-  const client = new IAMClient({
-    region: options.region ?? process.env['AWS_REGION'] ?? IAM_FALLBACK_REGION,
-    maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
-  });
+  // The SDK is loaded on first use: only revocation calls IAM, so most processes never hold it.
+  let loaded: Promise<{ sdk: typeof IamSdk; client: IAMClient }> | undefined;
+  const load = () =>
+    (loaded ??= import('@aws-sdk/client-iam').then((sdk) => ({
+      sdk,
+      client: new sdk.IAMClient({
+        region: options.region ?? process.env['AWS_REGION'] ?? IAM_FALLBACK_REGION,
+        maxAttempts: options.maxAttempts ?? 3,
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: options.timeoutMs ?? 5_000, throwOnRequestTimeout: true },
+      }),
+    })));
   const call = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
@@ -37,7 +44,8 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
   return {
     async roleArn(roleName) {
       try {
-        return (await client.send(new GetRoleCommand({ RoleName: roleName }))).Role?.Arn;
+        const { sdk, client } = await load();
+        return (await client.send(new sdk.GetRoleCommand({ RoleName: roleName }))).Role?.Arn;
       } catch (error) {
         if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
         throw classify(error);
@@ -45,7 +53,8 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
     },
     async get(roleName, policyName) {
       try {
-        const output = await client.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+        const { sdk, client } = await load();
+        const output = await client.send(new sdk.GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
         // IAM returns the document URL-encoded (RFC 3986).
         return output.PolicyDocument === undefined ? undefined : decodeURIComponent(output.PolicyDocument);
       } catch (error) {
@@ -55,11 +64,13 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
     },
     put: (roleName, policyName, document) =>
       call(async () => {
-        await client.send(new PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }));
+        const { sdk, client } = await load();
+        await client.send(new sdk.PutRolePolicyCommand({ RoleName: roleName, PolicyName: policyName, PolicyDocument: document }));
       }),
     async delete(roleName, policyName) {
       try {
-        await client.send(new DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
+        const { sdk, client } = await load();
+        await client.send(new sdk.DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }));
       } catch (error) {
         if ((error as { name?: string }).name === 'NoSuchEntityException') return;
         throw classify(error);
