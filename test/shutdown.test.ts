@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { deliveries } from '../src/db/schema.js';
 import { createProfile, openRequest } from './jobs/helpers.js';
 import { startTestApp, type TestApp } from './support/app.js';
+import { deleteKeysWithPrefix } from './support/queue.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, spawnServer, until, type Entry, type ServerProcess } from './support/server-process.js';
 
@@ -24,6 +25,8 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const server of started) if (server.exitCode() === undefined) server.child.kill('SIGKILL');
   for (const cleanup of cleanups) await cleanup();
+  // The worker and the API queued under the default prefix in this file's database index.
+  await deleteKeysWithPrefix('brevet', REDIS_URL);
 });
 
 /** Every descendant of `pid` (the shell npm may start, node), read from the process table. */

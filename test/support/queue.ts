@@ -46,8 +46,8 @@ export async function promote(t: TestApp, name: JobName, requestId: string): Pro
  * "Flushing Redis" for a test: deletes every key under the prefix (SCAN + DEL), and nothing
  * else — other tests and other programs share this Redis. Returns how many keys went.
  */
-export async function deleteKeysWithPrefix(prefix: string): Promise<number> {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+export async function deleteKeysWithPrefix(prefix: string, redisUrl = TEST_REDIS_URL): Promise<number> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:*`;
   let deleted = 0;
   try {
