@@ -79,6 +79,11 @@ export function createRequestEffects(deps: {
       if (deps.scheduler !== undefined && firstPass !== undefined) jobs.push({ name: 'activity', payload: { requestId: request.id }, runAt: firstPass });
       return { ...change, jobs };
     },
+    recordWithoutWrites(change) {
+      const ended = change.events.includes('request.ended') || change.events.includes('request.revoked');
+      if (deps.webhooks.urls.length > 0 || deps.slack || (deps.activityReports && ended)) return undefined;
+      return { ...change, jobs: deps.scheduler === undefined ? [] : dueJobsOf(change.known.request) };
+    },
     async afterCommit(change) {
       if (deps.scheduler === undefined) return;
       try {

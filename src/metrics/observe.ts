@@ -14,6 +14,7 @@ import type { Metrics } from './catalog.js';
 export function observeRequestEffects(effects: RequestEffects, deps: { db: Db; metrics: Metrics }): RequestEffects {
   return {
     record: (tx, change) => effects.record(tx, change),
+    recordWithoutWrites: (change) => effects.recordWithoutWrites(change),
     async afterCommit(change) {
       const outcomes = change.events.filter((event) => event.startsWith('request.') && event !== 'request.reminded' && event !== 'request.ending-soon');
       if (outcomes.length > 0) {

@@ -1,18 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import { canonicalJson } from '../audit/proof.js';
-import { appendAudit, systemActor } from '../audit/writer.js';
+import { appendAudit, auditEventsJson, systemActor, type AuditEntry } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
 import { newId } from '../domain/ids.js';
 import { nextEscalationAt } from '../domain/escalation.js';
-import { decideOnCreation } from '../domain/lifecycle.js';
+import { decideOnCreation, type Decision, type LifecycleEvent } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
 import { checkScope, sessionPolicyFor, type Scope } from '../domain/session-policy.js';
 import { refuseErrors, validatePolicy, type ValidateDeps } from '../evidence/validate-policy.js';
 import { checkSensitiveAccess, type SensitiveAccessDeps } from '../evidence/sensitive-access.js';
-import { approvalsRequiredFor, raisesApprovals } from '../domain/evidence.js';
+import { approvalsRequiredFor, raisesApprovals, type Evidence } from '../domain/evidence.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
@@ -21,7 +21,7 @@ import { actorOf } from './access.js';
 import { onCallScheduleOf, type OnCallDeps } from './on-call-approval.js';
 import { recordChanges, scheduleChanges, type RequestEffects } from './effects.js';
 import { holdOpenPendingCap, OpenPendingCapReached } from './open-pending-cap.js';
-import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequest, type RequestRow } from './repo.js';
+import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequestWithAudit, type RequestRow } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import { requestApiView, type RequestApiView } from './view.js';
 
@@ -81,77 +81,38 @@ export async function createRequest(
   const needsApproval = plan.approvalsRequired > 0 && !plan.breakGlass && !raisesApprovals(approval, evidence);
   const onCallSchedule = needsApproval ? await onCallScheduleOf(deps, caller, profile.definition.approval.onCall) : null;
 
+  const facts = { ...plan, kind: 'access' as const, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
+  // On call now: the whole approval is the system's, whatever `required` says (SPEC §12).
+  const decision = decideOnCreation(onCallSchedule === null ? facts : { ...facts, approvalsRequired: 0 }, now);
+  if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
+  const request = newRequestRow(plan, decision, { caller, profile, evidence, now });
+  const audit = auditEventsJson(creationEvents(request, decision.events, { caller, profile, plan, evidence, onCallSchedule }), deps.clock);
+  const change = { requestId: request.id, events: ['request.created' as const, ...decision.events], known: { request, profileName: profile.profile.name } };
+
+  // The common case needs no transaction of its own: nothing to claim, no cap to hold, no outbox
+  // rows. The request and its events are then one statement, committed by itself.
+  const capped = decision.status === 'pending' && profile.definition.requesters.maxOpenPending > 0;
+  const recorded = idempotency === undefined && !capped ? deps.effects.recordWithoutWrites(change) : undefined;
+  if (recorded !== undefined) {
+    await insertRequestWithAudit(deps.db, request, audit);
+    await scheduleChanges(deps.effects, [recorded]);
+    return { view: requestApiView(request, [], profile.profile.name), replayed: false };
+  }
+
   const created = await deps.db.transaction(async (tx) => {
     if (idempotency !== undefined) {
       const claim = await claimIdempotencyKey(tx, {
         principalId: caller.id,
         key: idempotency.key,
         requestHash: idempotency.requestHash,
-        requestId: plan.id,
+        requestId: request.id,
         createdAt: now,
       });
       if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
     }
-    const facts = { ...plan, kind: 'access' as const, reviews: [], status: 'pending' as const, requesterId: caller.id, endsAt: plan.endsAt };
-    // On call now: the whole approval is the system's, whatever `required` says (SPEC §12).
-    const decision = decideOnCreation(onCallSchedule === null ? facts : { ...facts, approvalsRequired: 0 }, now);
-    if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
     if (decision.status === 'pending') await holdOpenPendingCap(tx, caller, profile);
-    const request = await insertRequest(tx, {
-      ...plan,
-      profileId: profile.profile.id,
-      profileVersion: profile.version,
-      requesterId: caller.id,
-      status: decision.status,
-      startsAt: decision.window?.startsAt ?? plan.startsAt,
-      endsAt: decision.window?.endsAt ?? plan.endsAt,
-      slackChannel: profile.definition.notify.slackChannel,
-      evidence,
-      decidedAt: decision.status === 'pending' ? null : now,
-      escalateAt: decision.status === 'pending' ? nextEscalationAt(profile.definition.approval.escalation, 0, now, plan.pendingExpiresAt) : null,
-      createdAt: now,
-      updatedAt: now,
-    });
-    const audit = (action: string, details: Record<string, unknown>) =>
-      appendAudit(tx, deps.clock, {
-        actor: actorOf(caller),
-        action,
-        requestId: request.id,
-        profileId: request.profileId,
-        sourceIp: caller.sourceIp,
-        details,
-      });
-    await audit('request.created', {
-      profileVersion: profile.version,
-      durationSeconds: request.durationSeconds,
-      justification: request.justification,
-      ticket: request.ticket,
-      startsAt: plan.startsAt?.toISOString() ?? null,
-      scope: request.scope,
-      breakGlass: request.breakGlass,
-      approvalsRequired: request.approvalsRequired,
-      ...(evidence === null ? {} : { evidence }),
-    });
-    const window = { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null };
-    for (const event of decision.events) {
-      if (onCallSchedule !== null) {
-        const provider = profile.definition.approval.onCall!.provider;
-        await appendAudit(tx, deps.clock, {
-          actor: systemActor,
-          action: event,
-          requestId: request.id,
-          profileId: request.profileId,
-          sourceIp: caller.sourceIp,
-          details: { ...window, breakGlass: false, ...(event === 'request.approved' ? { reason: 'on-call', provider, scheduleId: onCallSchedule } : {}) },
-        });
-      } else {
-        await audit(event, { ...window, breakGlass: request.breakGlass });
-      }
-    }
-    const changes = await recordChanges(deps.effects, tx, [
-      { requestId: request.id, events: ['request.created', ...decision.events], known: { request, profileName: profile.profile.name } },
-    ]);
-    return { kind: 'created' as const, request, changes };
+    await insertRequestWithAudit(tx, request, audit);
+    return { kind: 'created' as const, changes: await recordChanges(deps.effects, tx, [change]) };
   }).catch(async (error: unknown) => {
     // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
     // the refusal is audited in a transaction of its own, as other refusals are.
@@ -165,7 +126,83 @@ export async function createRequest(
   }
   await scheduleChanges(deps.effects, created.changes);
   // A new request has no reviews yet, and its profile's name was read with it: nothing to read again.
-  return { view: requestApiView(created.request, [], profile.profile.name), replayed: false };
+  return { view: requestApiView(request, [], profile.profile.name), replayed: false };
+}
+
+/** The new request's row, every column set: it is stored as it is and nothing is read back. */
+function newRequestRow(
+  plan: Plan,
+  decision: Extract<Decision, { ok: true }>,
+  context: { caller: Caller; profile: ProfileVersion; evidence: Evidence | null; now: Date },
+): RequestRow {
+  const { caller, profile, now } = context;
+  const pending = decision.status === 'pending';
+  return {
+    ...plan,
+    kind: 'access',
+    parentId: null,
+    profileId: profile.profile.id,
+    profileVersion: profile.version,
+    requesterId: caller.id,
+    status: decision.status,
+    startsAt: decision.window?.startsAt ?? plan.startsAt,
+    endsAt: decision.window?.endsAt ?? plan.endsAt,
+    remindedAt: null,
+    decidedAt: pending ? null : now,
+    escalateAt: pending ? nextEscalationAt(profile.definition.approval.escalation, 0, now, plan.pendingExpiresAt) : null,
+    escalatedTiers: 0,
+    endingNoticeAt: null,
+    revokedReason: null,
+    denyPolicyStatus: null,
+    revocationCleanupAt: null,
+    evidence: context.evidence,
+    slackChannel: profile.definition.notify.slackChannel,
+    slackMessages: [],
+    slackRender: 0,
+    slackPostingUntil: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** `request.created`, then the events of the decision taken at creation (approval, activation). */
+function creationEvents(
+  request: RequestRow,
+  events: readonly LifecycleEvent[],
+  context: { caller: Caller; profile: ProfileVersion; plan: Plan; evidence: Evidence | null; onCallSchedule: string | null },
+): AuditEntry[] {
+  const { caller, profile, plan, evidence, onCallSchedule } = context;
+  const about = { requestId: request.id, profileId: request.profileId, sourceIp: caller.sourceIp };
+  const created: AuditEntry = {
+    ...about,
+    actor: actorOf(caller),
+    action: 'request.created',
+    details: {
+      profileVersion: profile.version,
+      durationSeconds: request.durationSeconds,
+      justification: request.justification,
+      ticket: request.ticket,
+      startsAt: plan.startsAt?.toISOString() ?? null,
+      scope: request.scope,
+      breakGlass: request.breakGlass,
+      approvalsRequired: request.approvalsRequired,
+      ...(evidence === null ? {} : { evidence }),
+    },
+  };
+  const window = { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null };
+  return [
+    created,
+    ...events.map((event): AuditEntry => {
+      if (onCallSchedule === null) return { ...about, actor: actorOf(caller), action: event, details: { ...window, breakGlass: request.breakGlass } };
+      const provider = profile.definition.approval.onCall!.provider;
+      return {
+        ...about,
+        actor: systemActor,
+        action: event,
+        details: { ...window, breakGlass: false, ...(event === 'request.approved' ? { reason: 'on-call', provider, scheduleId: onCallSchedule } : {}) },
+      };
+    }),
+  ];
 }
 
 type Plan = Pick<

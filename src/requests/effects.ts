@@ -39,6 +39,12 @@ export interface RecordedChange extends RequestChange {
  */
 export interface RequestEffects {
   record(tx: Executor, change: RequestChange): Promise<RecordedChange>;
+  /**
+   * The change recorded when recording it writes nothing (no webhook or Slack deliveries, no
+   * activity report): a command may then commit the change in one statement, without a
+   * transaction of its own. Undefined when `record` has rows to write.
+   */
+  recordWithoutWrites(change: RequestChange & { known: NonNullable<RequestChange['known']> }): RecordedChange | undefined;
   /** Never throws: the change is committed, and what is missed here the reconciler catches up. */
   afterCommit(change: RecordedChange): Promise<void>;
 }

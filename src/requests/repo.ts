@@ -1,5 +1,7 @@
 import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { auditStatementText } from '../audit/writer.js';
 import { idempotencyKeys, profiles, requests, reviews } from '../db/schema.js';
+import { runStatement, type Statement } from '../db/statement.js';
 import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
 import type { Viewer } from '../domain/request-access.js';
@@ -12,6 +14,68 @@ export type ReviewRow = typeof reviews.$inferSelect;
 export async function insertRequest(db: Executor, row: typeof requests.$inferInsert): Promise<RequestRow> {
   const [inserted] = await db.insert(requests).values(row).returning();
   return inserted!;
+}
+
+/** Every column of `requests`, in the order insertRequestWithAudit's parameters take them. */
+const REQUEST_COLUMNS = [
+  ['id', 'id'],
+  ['kind', 'kind'],
+  ['parent_id', 'parentId'],
+  ['profile_id', 'profileId'],
+  ['profile_version', 'profileVersion'],
+  ['requester_id', 'requesterId'],
+  ['status', 'status'],
+  ['duration_seconds', 'durationSeconds'],
+  ['justification', 'justification'],
+  ['ticket', 'ticket'],
+  ['scope', 'scope'],
+  ['starts_at', 'startsAt'],
+  ['ends_at', 'endsAt'],
+  ['approvals_required', 'approvalsRequired'],
+  ['break_glass', 'breakGlass'],
+  ['pending_expires_at', 'pendingExpiresAt'],
+  ['remind_at', 'remindAt'],
+  ['reminded_at', 'remindedAt'],
+  ['decided_at', 'decidedAt'],
+  ['escalate_at', 'escalateAt'],
+  ['escalated_tiers', 'escalatedTiers'],
+  ['ending_notice_at', 'endingNoticeAt'],
+  ['revoked_reason', 'revokedReason'],
+  ['deny_policy_status', 'denyPolicyStatus'],
+  ['revocation_cleanup_at', 'revocationCleanupAt'],
+  ['evidence', 'evidence'],
+  ['slack_channel', 'slackChannel'],
+  ['slack_messages', 'slackMessages'],
+  ['slack_render', 'slackRender'],
+  ['slack_posting_until', 'slackPostingUntil'],
+  ['created_at', 'createdAt'],
+  ['updated_at', 'updatedAt'],
+] as const satisfies readonly (readonly [string, keyof RequestRow])[];
+const JSONB_COLUMNS = new Set<keyof RequestRow>(['scope', 'evidence', 'slackMessages']);
+
+/**
+ * A new request and its audit events in one statement (so one round trip, and PostgreSQL commits
+ * it by itself): the row is given whole, every column set, so what the caller holds is what was
+ * stored and nothing is read back. See audit/writer.ts for how the events are appended.
+ */
+const INSERT_WITH_AUDIT: Statement = {
+  name: 'insert_request_with_audit',
+  text: auditStatementText(
+    `$${REQUEST_COLUMNS.length + 1}`,
+    `inserted as (insert into requests (${REQUEST_COLUMNS.map(([column]) => column).join(', ')}) values (${REQUEST_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}))`,
+  ),
+};
+
+/** Outside a transaction, the request and its events commit together by themselves. */
+export async function insertRequestWithAudit(db: Executor, row: RequestRow, auditEventsJson: string): Promise<void> {
+  const values: unknown[] = REQUEST_COLUMNS.map(([, key]) => {
+    const value = row[key];
+    if (value === null || value === undefined) return null;
+    if (value instanceof Date) return value.toISOString();
+    return JSONB_COLUMNS.has(key) ? JSON.stringify(value) : value;
+  });
+  values.push(auditEventsJson);
+  await runStatement(db, INSERT_WITH_AUDIT, values);
 }
 
 export async function findRequest(db: Executor, id: string): Promise<RequestRow | undefined> {
