@@ -29,7 +29,13 @@ export interface AuditEntry {
  * events, in id order, into signed blocks. One statement: see AUDIT_INSERT.
  */
 export async function appendAudit(tx: Tx, clock: Clock, entry: AuditEntry): Promise<void> {
-  await runStatement(tx, APPEND_AUDIT, [auditEventsJson([entry], clock)]);
+  await appendAudits(tx, clock, [entry]);
+}
+
+/** Appends events, in this order, in one statement however many they are (see appendAudit). */
+export async function appendAudits(tx: Tx, clock: Clock, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await runStatement(tx, APPEND_AUDIT, [auditEventsJson(entries, clock)]);
 }
 
 /** Where AUDIT_INSERT takes its one parameter, the events as JSON (see auditEventsJson). */

@@ -87,8 +87,10 @@ export function createRequestEffects(deps: {
     async afterCommit(change) {
       if (deps.scheduler === undefined) return;
       try {
-        // A created request's timed jobs and its new deliveries' jobs have ids never used before.
-        if (change.events.includes('request.created')) return await deps.scheduler.scheduleNew(change.jobs);
+        // Ids never used before: the timed jobs of a created request, and of a request leaving
+        // `pending` (request.approved: no activate, end or ending-soon job of it can exist before
+        // its approval), and the jobs of new delivery rows.
+        if (change.events.includes('request.created') || change.events.includes('request.approved')) return await deps.scheduler.scheduleNew(change.jobs);
         const extended = change.events.includes('request.extended');
         for (const job of change.jobs) {
           if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler.reschedule(job);

@@ -64,6 +64,26 @@ export async function findProfileVersion(db: Executor, profileId: string, versio
   return row === undefined ? undefined : upgradeStoredDefinition(row.definition as ProfileDefinition);
 }
 
+/**
+ * What a command on a request reads of its profile, in one query: the version the request was
+ * made under (it is always judged by that one, even after edits or deletion), whether the profile
+ * has been deleted since (a deleted profile grants nothing more), and its current name (the API
+ * view of a request carries it).
+ */
+export async function findRequestProfile(
+  db: Executor,
+  profileId: string,
+  version: number,
+): Promise<{ definition: ProfileDefinition; deleted: boolean; name: string } | undefined> {
+  const [row] = await db
+    .select({ definition: profileVersions.definition, deletedAt: profiles.deletedAt, name: profiles.name })
+    .from(profileVersions)
+    .innerJoin(profiles, eq(profiles.id, profileVersions.profileId))
+    .where(and(eq(profileVersions.profileId, profileId), eq(profileVersions.version, version)));
+  if (row === undefined) return undefined;
+  return { definition: upgradeStoredDefinition(row.definition as ProfileDefinition), deleted: row.deletedAt !== null, name: row.name };
+}
+
 /** Locks the live profile by id or name (ids `prf_…` and name slugs cannot be confused). */
 export async function lockProfile(db: Executor, ref: string): Promise<ProfileRow | undefined> {
   const [row] = await db

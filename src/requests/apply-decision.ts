@@ -1,5 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
-import { appendAudit, systemActor, type AuditActor } from '../audit/writer.js';
+import { appendAudit, appendAudits, systemActor, type AuditActor } from '../audit/writer.js';
 import type { Tx } from '../db/client.js';
 import { decide, isTerminal, type Decision, type LifecycleEvent, type RequestFacts, type RequestStatus } from '../domain/lifecycle.js';
 import { newId } from '../domain/ids.js';
@@ -34,6 +34,8 @@ export interface TransitionContext {
 /** An applied decision: the request as it now is, and the other requests it changed (for their effects). */
 export interface Applied {
   request: RequestRow;
+  /** The review this decision recorded, if any (the caller builds its answer without reading it back). */
+  review: ReviewRow | undefined;
   /** Pending extensions expired because their parent ended (SPEC §12). */
   followUps: RequestChange[];
 }
@@ -51,8 +53,9 @@ export async function applyDecision(
   context: TransitionContext,
 ): Promise<Applied> {
   const now = clock.now();
+  let review: ReviewRow | undefined;
   if (decision.recordsReview && context.review !== undefined) {
-    await insertReview(tx, {
+    review = {
       id: newId('rev'),
       requestId: request.id,
       reviewerId: context.actor.id,
@@ -61,7 +64,8 @@ export async function applyDecision(
       channel: context.review.channel,
       postHoc: decision.postHoc,
       createdAt: now,
-    });
+    };
+    await insertReview(tx, review);
   }
   const updated =
     decision.status === request.status && decision.window === undefined
@@ -74,18 +78,20 @@ export async function applyDecision(
           ...(decision.status === 'revoked' && context.revocation === 'deny-policy' ? await denyPolicyMark(tx, request, now) : {}),
           updatedAt: now,
         });
-  for (const event of decision.events) {
-    await appendAudit(tx, clock, {
+  await appendAudits(
+    tx,
+    clock,
+    decision.events.map((event) => ({
       actor: context.actor,
       action: event,
       requestId: request.id,
       profileId: request.profileId,
       sourceIp: context.sourceIp,
       details: eventDetails(event, updated, decision, context),
-    });
-  }
+    })),
+  );
   const followUps = request.kind === 'access' && isTerminal(decision.status) && !isTerminal(request.status) ? await expireExtensionsOf(tx, clock, request) : [];
-  return { request: updated, followUps };
+  return { request: updated, review, followUps };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, getTableColumns, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { auditStatementText } from '../audit/writer.js';
 import { idempotencyKeys, profiles, requests, reviews } from '../db/schema.js';
 import { runStatement, type Statement } from '../db/statement.js';
@@ -6,7 +6,7 @@ import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
 import type { Viewer } from '../domain/request-access.js';
 import { awaitsReviewBySql, maySeeRequestSql } from '../domain/request-access.sql.js';
-import { announceStatusChange } from './status-changes.js';
+import { statusChangeAnnouncement } from './status-changes.js';
 
 export type RequestRow = typeof requests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
@@ -91,15 +91,20 @@ export async function lockRequest(db: Executor, id: string): Promise<RequestRow 
 
 /**
  * Locks a request and, for an extension, its parent first: every command that touches both takes
- * the parent's lock before the extension's, so two of them never wait on each other.
+ * the parent's lock before the extension's, so two of them never wait on each other. One
+ * statement: PostgreSQL sorts the rows before it locks them, one after the other in that order,
+ * and the parent sorts first. (The link never changes once written, so reading it is safe.)
  */
 export async function lockWithParent(db: Executor, id: string): Promise<{ request: RequestRow; parent: RequestRow | undefined } | undefined> {
-  const [link] = await db.select({ parentId: requests.parentId }).from(requests).where(eq(requests.id, id));
-  if (link === undefined) return undefined;
-  // The link never changes once written, so reading it unlocked is safe.
-  const parent = link.parentId === null ? undefined : await lockRequest(db, link.parentId);
-  const request = await lockRequest(db, id);
-  return request === undefined ? undefined : { request, parent };
+  const rows = await db
+    .select()
+    .from(requests)
+    .where(or(eq(requests.id, id), eq(requests.id, sql`(select link.parent_id from requests link where link.id = ${id})`)))
+    .orderBy(sql`${requests.id} = ${id}`)
+    .for('update');
+  const request = rows.find((row) => row.id === id);
+  if (request === undefined) return undefined;
+  return { request, parent: request.parentId === null ? undefined : rows.find((row) => row.id === request.parentId) };
 }
 
 /** The pending extensions of a request, locked (its own row must be locked first). */
@@ -119,11 +124,16 @@ export async function findExtension(db: Executor, parentId: string, match: { pen
   return row;
 }
 
+const requestColumns = getTableColumns(requests);
+/** The row as updated, and a status change announced by the same statement. */
+const withAnnouncement = { ...requestColumns, announced: statusChangeAnnouncement(requests.id) };
+
 /** Pass the command's transaction: a status change is announced to long-polls when it commits. */
 export async function updateRequest(db: Executor, id: string, changes: Partial<RequestRow>): Promise<RequestRow> {
-  const [row] = await db.update(requests).set(changes).where(eq(requests.id, id)).returning();
-  if (changes.status !== undefined) await announceStatusChange(db, id);
-  return row!;
+  const update = db.update(requests).set(changes).where(eq(requests.id, id));
+  if (changes.status === undefined) return (await update.returning())[0]!;
+  const [{ announced: _announced, ...row }] = (await update.returning(withAnnouncement)) as [RequestRow & { announced: string }];
+  return row;
 }
 
 export async function reviewsOf(db: Executor, requestIds: readonly string[]): Promise<ReviewRow[]> {

@@ -8,15 +8,14 @@ import { decide } from '../domain/lifecycle.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { isDisabledLocked } from '../principals/repo.js';
-import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
+import { findRequestProfile } from '../profiles/repo.js';
 import { actorOf, isApproverOf, maySeeRequest } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import { applyExtension } from './apply-extension.js';
 import { recordChanges, type RequestChange, type RequestEffects } from './effects.js';
-import { lockWithParent, reviewsOf } from './repo.js';
-import { loadRequestView } from './read-requests.js';
-import type { RequestApiView } from './view.js';
+import { lockWithParent, reviewsOf, type ReviewRow } from './repo.js';
+import { requestApiView, type RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
 
@@ -38,7 +37,8 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
     const locked = await lockWithParent(tx, requestId);
     if (locked === undefined) return { refused: new Problem('not-found', 'no such request') };
     const { request, parent } = locked;
-    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
+    const profile = (await findRequestProfile(tx, request.profileId, request.profileVersion))!;
+    const { definition } = profile;
 
     const refuse = async (problem: Problem, reason: string) => {
       await appendAudit(tx, deps.clock, {
@@ -71,7 +71,7 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
     if (input.decision === 'approve' && request.status === 'pending' && (await isDisabledLocked(tx, request.requesterId))) {
       return refuse(new Problem('conflict', 'the requester is disabled: this request can be denied, not approved'), 'requester-disabled');
     }
-    if (input.decision === 'approve' && (await isProfileDeleted(tx, request.profileId))) {
+    if (input.decision === 'approve' && profile.deleted) {
       return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
     }
     const reviews = await reviewsOf(tx, [request.id]);
@@ -105,9 +105,17 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
       await applyExtension(tx, deps.clock, extending, applied.request, { actor: actorOf(caller), sourceIp: caller.sourceIp });
       followUps.push({ requestId: extending.id, events: ['request.extended'] });
     }
-    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: decision.events }, ...followUps]);
-    return { view: await loadRequestView(tx, applied.request), changes };
+    // The outbox, the metrics and the answer take what this transaction read and wrote: nothing is read back.
+    const known = { request: applied.request, profileName: profile.name };
+    const changes = await recordChanges(deps.effects, tx, [{ requestId: request.id, events: decision.events, known }, ...followUps]);
+    const allReviews = applied.review === undefined ? reviews : inReviewOrder([...reviews, applied.review]);
+    return { view: requestApiView(applied.request, allReviews, profile.name), changes };
   });
   if ('refused' in outcome) throw outcome.refused;
   return afterTransition(deps, outcome);
+}
+
+/** The order reviewsOf reads them in (oldest first, then by id), so this answer and a later read agree. */
+function inReviewOrder(reviews: ReviewRow[]): ReviewRow[] {
+  return reviews.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -1,17 +1,17 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { ChannelListener } from '../db/listener.js';
-import type { Executor } from '../principals/repo.js';
 
 /** The PostgreSQL channel on which a committed status change of a request is announced (payload: its id). */
 export const REQUEST_STATUS_CHANNEL = 'brevet_request_status';
 
 /**
- * Announces a status change of `requestId`. Run it inside the transaction that makes the change:
- * NOTIFY is delivered on commit only, so every API process hears of it exactly when the new
- * status can be read, whichever process (API or worker) made it.
+ * Announces a status change of the request whose id `requestId` evaluates to: a column expression
+ * for the RETURNING of the UPDATE that makes the change (one round trip for both), so it runs in
+ * the transaction that makes the change. NOTIFY is delivered on commit only, so every API process
+ * hears of it exactly when the new status can be read, whichever process (API or worker) made it.
  */
-export async function announceStatusChange(tx: Executor, requestId: string): Promise<void> {
-  await tx.execute(sql`select pg_notify(${REQUEST_STATUS_CHANNEL}, ${requestId})`);
+export function statusChangeAnnouncement(requestId: SQLWrapper): SQL<string> {
+  return sql<string>`pg_notify(${REQUEST_STATUS_CHANNEL}, ${requestId})`;
 }
 
 /** Wakes long-polls (SPEC §10.1) when a request they watch changes status in any process. */
