@@ -16,7 +16,8 @@ type RawClient = pg.Pool | { query<R>(text: string, values: unknown[]): Promise<
 /**
  * Runs one statement. Outside a transaction on PostgreSQL it is a named prepared statement: parsed
  * once per connection, then only bound and executed, in one round trip, and PostgreSQL commits it
- * by itself. PGlite (dev mode) takes the text as it is; a transaction runs it as its other queries.
+ * by itself. PGlite (dev mode) takes the text as it is. A transaction runs it as its other queries,
+ * and its rows come as drizzle's driver gives them (timestamps as text): read rows outside one.
  */
 export async function runStatement<T>(db: Db | Tx, statement: Statement, values: readonly unknown[]): Promise<T[]> {
   if (db instanceof PgTransaction) return (await db.execute(statementSql(statement.text, values))).rows as T[];

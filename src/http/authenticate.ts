@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { rolesOf, type Caller, type RoleGroups } from '../domain/caller.js';
 import { hashApiKey } from '../principals/api-key-secret.js';
 import type { AuthDenialRecorder } from '../principals/auth-denials.js';
-import { findApiKeyByHash, touchApiKey, type PrincipalRow } from '../principals/repo.js';
+import { findApiKeyByHash, touchApiKey, type ApiKeyCaller } from '../principals/repo.js';
 import { resolveTokenPrincipal } from '../principals/resolve-token-principal.js';
 import { Problem } from './problems.js';
 
@@ -28,12 +28,12 @@ const TOUCH_INTERVAL_MS = 60_000;
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   const rejected = (why: string) => new Problem('unauthenticated', why);
 
-  async function refuseDisabled(principal: PrincipalRow, via: Caller['via'], sourceIp: string | null): Promise<never> {
+  async function refuseDisabled(principal: Pick<ApiKeyCaller['principal'], 'id' | 'kind'>, via: Caller['via'], sourceIp: string | null): Promise<never> {
     await deps.authDenials.record({ principal: { id: principal.id, kind: principal.kind }, ownCredential: true, via, reason: 'principal-disabled', sourceIp });
     throw rejected('the principal is disabled');
   }
 
-  function callerOf(principal: PrincipalRow, via: Caller['via'], amr: string[], sourceIp: string | null): Caller {
+  function callerOf(principal: ApiKeyCaller['principal'], via: Caller['via'], amr: string[], sourceIp: string | null): Caller {
     return {
       id: principal.id,
       kind: principal.kind,

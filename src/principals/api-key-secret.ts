@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** `brv_` + 43 base64url characters (256 random bits). The prefix lets secret scanners find leaked keys. */
 export function generateApiKey(): string {
@@ -7,5 +7,5 @@ export function generateApiKey(): string {
 
 /** Keys carry 256 bits of entropy, so a fast hash is enough: there is nothing to brute-force. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return hash('sha256', key, 'hex');
 }

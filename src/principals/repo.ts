@@ -1,7 +1,7 @@
-import { and, arrayOverlaps, asc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, arrayOverlaps, asc, eq, gt, isNull } from 'drizzle-orm';
 import type { Db, Tx } from '../db/client.js';
 import { apiKeys, principals } from '../db/schema.js';
-import { preparedPerDb } from '../db/prepared.js';
+import { runStatement, type Statement } from '../db/statement.js';
 
 export type Executor = Db | Tx;
 export type PrincipalRow = typeof principals.$inferSelect;
@@ -88,19 +88,28 @@ export async function insertApiKey(db: Executor, row: typeof apiKeys.$inferInser
   return inserted!;
 }
 
-const apiKeyByHash = preparedPerDb((db) =>
-  db
-    .select({ key: apiKeys, principal: principals })
-    .from(apiKeys)
-    .innerJoin(principals, eq(apiKeys.principalId, principals.id))
-    .where(eq(apiKeys.keyHash, sql.placeholder('keyHash')))
-    .prepare('api_key_by_hash'),
-);
+/** What authenticating a caller by API key needs of the key and of its principal. */
+export interface ApiKeyCaller {
+  key: Pick<ApiKeyRow, 'id' | 'revokedAt' | 'lastUsedAt'>;
+  principal: Pick<PrincipalRow, 'id' | 'kind' | 'email' | 'displayName' | 'groups' | 'disabled'>;
+}
 
-/** Every call authenticated by an API key runs this. */
-export async function findApiKeyByHash(db: Db, keyHash: string): Promise<{ key: ApiKeyRow; principal: PrincipalRow } | undefined> {
-  const [row] = await apiKeyByHash(db).execute({ keyHash });
-  return row;
+const API_KEY_CALLER: Statement = {
+  name: 'api_key_caller',
+  text: `select k.id as "keyId", k.revoked_at as "revokedAt", k.last_used_at as "lastUsedAt",
+      p.id, p.kind, p.email, p.display_name as "displayName", p.groups, p.disabled
+    from api_keys k join principals p on p.id = k.principal_id
+    where k.key_hash = $1`,
+};
+
+/** Every call authenticated by an API key runs this: read on every call, never cached. */
+export async function findApiKeyByHash(db: Db, keyHash: string): Promise<ApiKeyCaller | undefined> {
+  const [row] = await runStatement<ApiKeyCaller['principal'] & { keyId: string; revokedAt: Date | null; lastUsedAt: Date | null }>(db, API_KEY_CALLER, [keyHash]);
+  if (row === undefined) return undefined;
+  return {
+    key: { id: row.keyId, revokedAt: row.revokedAt, lastUsedAt: row.lastUsedAt },
+    principal: { id: row.id, kind: row.kind, email: row.email, displayName: row.displayName, groups: row.groups, disabled: row.disabled },
+  };
 }
 
 export async function touchApiKey(db: Executor, id: string, at: Date): Promise<void> {

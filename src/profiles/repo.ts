@@ -1,6 +1,6 @@
-import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, or } from 'drizzle-orm';
 import { PgTransaction } from 'drizzle-orm/pg-core';
-import { preparedPerDb } from '../db/prepared.js';
+import { runStatement, type Statement } from '../db/statement.js';
 import type { Executor } from '../principals/repo.js';
 import { profileVersions, profiles } from '../db/schema.js';
 import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
@@ -27,19 +27,25 @@ const currentVersion = (db: Executor) =>
     .from(profiles)
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, profiles.id), eq(profileVersions.version, profiles.currentVersion)));
 
-/** The live profile by id or name, at its current version. */
-const currentByRef = preparedPerDb((db) =>
-  currentVersion(db)
-    .where(and(or(eq(profiles.id, sql.placeholder('ref')), eq(profiles.name, sql.placeholder('ref'))), isNull(profiles.deletedAt)))
-    .prepare('current_profile_by_ref'),
-);
+/** The live profile by id or name, at its current version (ids `prf_…` and name slugs cannot be confused). */
+const CURRENT_PROFILE: Statement = {
+  name: 'current_profile',
+  text: `select p.id, p.name, p.current_version as "currentVersion", p.created_at as "createdAt", p.updated_at as "updatedAt",
+      p.deleted_at as "deletedAt", v.version, v.definition, v.policy_findings as "policyFindings"
+    from profiles p join profile_versions v on v.profile_id = p.id and v.version = p.current_version
+    where (p.id = $1 or p.name = $1) and p.deleted_at is null`,
+};
 
 export async function findCurrentProfile(db: Executor, ref: string): Promise<ProfileVersion | undefined> {
-  const [row] =
-    db instanceof PgTransaction
-      ? await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)))
-      : await currentByRef(db).execute({ ref });
-  return row === undefined ? undefined : versionOf(row);
+  if (db instanceof PgTransaction) {
+    const [row] = await currentVersion(db).where(and(or(eq(profiles.id, ref), eq(profiles.name, ref)), isNull(profiles.deletedAt)));
+    return row === undefined ? undefined : versionOf(row);
+  }
+  // Every create reads this: SQL written once, no query builder or row mapping per call.
+  const [row] = await runStatement<ProfileRow & { version: number; definition: unknown; policyFindings: unknown }>(db, CURRENT_PROFILE, [ref]);
+  if (row === undefined) return undefined;
+  const { version, definition, policyFindings, ...profile } = row;
+  return versionOf({ profile, version, definition, policyFindings });
 }
 
 export async function listCurrentProfiles(db: Executor): Promise<ProfileVersion[]> {
