@@ -95,11 +95,13 @@ async function issueSession<T>(
     throw error instanceof StsFailure ? stsProblem(error) : error;
   }
 
-  const verdict = expirationVerdict(credentials.expiration, plan.endsAt, plan.assumeRole.durationSeconds, deps.clock.now());
+  // A session cut off at the window end by its policy can do nothing after endsAt, whatever STS
+  // set as its expiration: it is handed out expiring then, so clients refresh in time.
+  const verdict = plan.cutOffAtWindowEnd ? 'within-window' : expirationVerdict(credentials.expiration, plan.endsAt, plan.assumeRole.durationSeconds, deps.clock.now());
   let result: T | undefined;
   if (verdict === 'within-window') {
     try {
-      result = await handOut(credentials, plan);
+      result = await handOut(plan.cutOffAtWindowEnd ? { ...credentials, expiration: earliest(credentials.expiration, plan.endsAt) } : credentials, plan);
     } catch (error) {
       // Whatever went wrong, the credentials were handed to no one: never leave the issuance pending.
       await recordFailure(deps, caller, plan, error instanceof HandOutFailed ? error.reason : 'unexpected error while handing out', credentials);
@@ -116,11 +118,13 @@ async function issueSession<T>(
   return result as T;
 }
 
+const earliest = (a: Date, b: Date) => (a.getTime() <= b.getTime() ? a : b);
+
 const withheldProblem = {
   'window-ran-out': () =>
     new Problem(
       'window-too-short',
-      `AWS started the session after less than its ${MIN_SESSION_SECONDS} s were left in the window, so it would have outlived the window; the credentials were withheld`,
+      `AWS answered too slowly: the session it started would have outlived the window, so the credentials were withheld; ask again`,
     ),
   'aws-clock-ahead': () => new Problem('upstream-sts', "AWS set the session's expiration past the window end (AWS's clock is ahead of Brevet's); the credentials were withheld"),
 } as const;
@@ -161,6 +165,7 @@ async function recordIssued(deps: IssueDeps, caller: Caller, plan: Plan, credent
         roleArn: plan.assumeRole.roleArn,
         durationSeconds: plan.assumeRole.durationSeconds,
         expiration: credentials.expiration.toISOString(),
+        ...(plan.cutOffAtWindowEnd ? { cutOffAt: plan.endsAt.toISOString() } : {}),
         ...(problem === null ? {} : { withheld: true, reason: verdict === 'within-window' ? `the request became ${request.status} during issuance` : verdict }),
       },
     });

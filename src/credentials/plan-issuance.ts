@@ -8,7 +8,7 @@ import { sessionNameFor } from '../domain/deny-policy.js';
 import { newId } from '../domain/ids.js';
 import { MIN_SESSION_SECONDS } from '../domain/profile.js';
 import { sessionLengthFor } from '../domain/session-duration.js';
-import { sessionPolicyFor, type Scope } from '../domain/session-policy.js';
+import { sessionPolicyFor, windowCutOffPolicy, type Scope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
 import { isDisabledLocked } from '../principals/repo.js';
 import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
@@ -26,6 +26,8 @@ export interface Plan {
   kind: IssuanceKind;
   format: string;
   endsAt: Date;
+  /** True when the session policy denies everything from `endsAt` on (STS's floor outlasts the window). */
+  cutOffAtWindowEnd: boolean;
   assumeRole: AssumeRoleInput;
 }
 
@@ -94,6 +96,7 @@ export async function planIssuance(
     const sessionName = sessionNameFor(request.id);
     const sourceIdentity = sourceIdentityOf(caller);
     await insertIssuance(tx, { id: issuanceId, requestId, kind, status: 'pending', sessionName, sourceIdentity, sourceIp: caller.sourceIp, createdAt: now });
+    const policy = sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null);
     const plan: Plan = {
       issuanceId,
       requestId,
@@ -101,13 +104,14 @@ export async function planIssuance(
       kind,
       format,
       endsAt: request.endsAt,
+      cutOffAtWindowEnd: length.cutOffAt !== null,
       assumeRole: {
         roleArn: definition.roleArn,
         sessionName,
         sourceIdentity,
         durationSeconds: length.durationSeconds,
         tags: { ...definition.sessionTags, 'brevet:request-id': request.id, 'brevet:requester': sourceIdentity },
-        policy: sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null),
+        policy: length.cutOffAt === null ? policy : windowCutOffPolicy(policy, length.cutOffAt),
         externalId: definition.externalId,
         region: definition.region,
       },

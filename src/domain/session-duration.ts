@@ -1,47 +1,62 @@
 /**
  * How long an STS session may last, SPEC §3 rule 4 — the one place this is decided.
  *
- * The window is `[startsAt, endsAt)` and a credential's Expiration must never be later than
- * `endsAt`. STS grants no session shorter than 900 s and counts DurationSeconds from the moment
- * it handles the call, which is a little after Brevet reads its clock. The rule:
+ * The window is `[startsAt, endsAt)` and a credential must never be usable after `endsAt`. STS
+ * grants no session shorter than 900 s and counts DurationSeconds from the moment it handles the
+ * call, a little after Brevet reads its clock. The rule, with `left = endsAt − now`:
  *
- *   left = endsAt − now                                   (Brevet's clock, when it plans the call)
- *   left < 900 s                    → refuse: 409 window-too-short
- *   DurationSeconds = min(profile maximum, max(900, ⌊left⌋ − STS_CALL_DEADLINE_SECONDS))
+ *   left < 900 s − WINDOW_START_GRACE_SECONDS  → refuse: 409 window-too-short
+ *   ⌊left⌋ − STS_CALL_ALLOWANCE_SECONDS ≥ 900  → DurationSeconds = min(profile maximum, that)
+ *   otherwise (the window's last 900 s)         → DurationSeconds = 900, cut off at endsAt
  *
- * The call's allowance is taken from the time above STS's 900 s floor, never from the floor
- * itself: a 900 s request issued at the start of its window asks STS for 900 s. Where there is
- * room, Brevet aborts the call after STS_CALL_DEADLINE_SECONDS, so STS handles it at most that
- * long after `now` and the session ends by `endsAt`. Where there is no room (900 ≤ left < 900 +
- * the allowance, always the case for a 900 s window) a session of 900 s ends after `endsAt` if
- * STS handles the call later than the time left allows; what AWS answered is therefore checked
- * (`expirationVerdict`), and a credential that would outlive the window is never handed out.
- * The margin is Brevet's: it costs the user nothing at the start of a window and at most the
- * allowance at its end, and the only thing it can cost is a refusal, never a longer session.
+ * A 900 s window must yield credentials when they are asked for at its start (rule 4), but a
+ * request can only reach STS some milliseconds after its window opened, when STS's floor already
+ * outlasts the window. Such a session is cut off at `endsAt` by AWS itself: its session policy
+ * gets a statement denying every action from `endsAt` on (`windowCutOffPolicy`), and the
+ * Expiration handed out is `endsAt`. The margin the call needs is thus kept inside Brevet and AWS's
+ * policy evaluation, not taken from the user. The first WINDOW_START_GRACE_SECONDS of a 900 s
+ * window count as its start: a request answered within them still gets its credentials.
  */
 import { MIN_SESSION_SECONDS } from './profile.js';
 
 /** The most time one AssumeRole call may take, retries included, before Brevet aborts it. */
 export const STS_CALL_DEADLINE_SECONDS = 20;
 
-export type SessionLength = { ok: true; durationSeconds: number } | { ok: false; secondsLeft: number };
+/**
+ * Taken off the time left where there is room, so that a session STS starts a moment after Brevet
+ * planned it still ends by `endsAt` (a call slower than this is caught by `expirationVerdict`).
+ */
+export const STS_CALL_ALLOWANCE_SECONDS = 2;
+
+/** How long after a window opens an issuance still counts as "at the start of its window". */
+export const WINDOW_START_GRACE_SECONDS = 10;
+
+export type SessionLength =
+  | {
+      ok: true;
+      durationSeconds: number;
+      /** Set when STS's 900 s floor outlasts the window: the session policy must deny everything from then on. */
+      cutOffAt: Date | null;
+    }
+  | { ok: false; secondsLeft: number };
 
 export function sessionLengthFor(now: Date, endsAt: Date, profileMaxSeconds: number): SessionLength {
   const leftMs = endsAt.getTime() - now.getTime();
   const secondsLeft = Math.floor(leftMs / 1000);
-  if (leftMs < MIN_SESSION_SECONDS * 1000) return { ok: false, secondsLeft: Math.max(0, secondsLeft) };
-  const withAllowance = Math.max(MIN_SESSION_SECONDS, secondsLeft - STS_CALL_DEADLINE_SECONDS);
-  return { ok: true, durationSeconds: Math.min(profileMaxSeconds, withAllowance) };
+  if (leftMs < (MIN_SESSION_SECONDS - WINDOW_START_GRACE_SECONDS) * 1000) return { ok: false, secondsLeft: Math.max(0, secondsLeft) };
+  const fitting = secondsLeft - STS_CALL_ALLOWANCE_SECONDS;
+  if (fitting >= MIN_SESSION_SECONDS) return { ok: true, durationSeconds: Math.min(profileMaxSeconds, fitting), cutOffAt: null };
+  return { ok: true, durationSeconds: MIN_SESSION_SECONDS, cutOffAt: endsAt };
 }
 
 /**
  * What AWS answered, judged against the window:
  * - `within-window`: Expiration ≤ endsAt, the credential may be handed out;
  * - `window-ran-out`: STS started the session during the call, but by then less than the
- *   session's length was left (only possible for a 900 s session near the floor);
+ *   session's length was left (a call slower than STS_CALL_ALLOWANCE_SECONDS);
  * - `aws-clock-ahead`: STS counted from a moment after Brevet received its answer, so AWS's
  *   clock is ahead of Brevet's (a whole second of tolerance: AWS prints whole seconds).
- * Only the first is handed out.
+ * Only the first is handed out. A session cut off at the window end by its policy needs no verdict.
  */
 export type ExpirationVerdict = 'within-window' | 'window-ran-out' | 'aws-clock-ahead';
 
@@ -57,9 +72,9 @@ export function expirationVerdict(expiration: Date, endsAt: Date, durationSecond
  * credentials it was made from, ends with the window too. Null when less than 900 s are left.
  */
 export function consoleSessionSeconds(now: Date, endsAt: Date): number | null {
-  const secondsLeft = Math.floor((endsAt.getTime() - now.getTime()) / 1000);
-  if (secondsLeft < MIN_SESSION_SECONDS) return null;
-  return Math.min(secondsLeft, CONSOLE_MAX_SESSION_SECONDS);
+  const leftMs = endsAt.getTime() - now.getTime();
+  if (leftMs < (MIN_SESSION_SECONDS - WINDOW_START_GRACE_SECONDS) * 1000) return null;
+  return Math.min(Math.max(MIN_SESSION_SECONDS, Math.floor(leftMs / 1000)), CONSOLE_MAX_SESSION_SECONDS);
 }
 
 /** getSigninToken's largest SessionDuration (12 hours). */

@@ -56,6 +56,24 @@ export function sessionPolicyFor(profilePolicy: Policy | null, scope: Scope | nu
   });
 }
 
+/**
+ * The policy sent to STS for a session that STS's 900 s floor makes outlast its window (see
+ * session-duration.ts): `policy` (or, with none, everything the role allows) plus a statement
+ * denying every action from `cutOffAt` on, by AWS's clock (`aws:CurrentTime`). An explicit Deny
+ * in a session policy wins over any Allow, so the session can do nothing after the window end.
+ */
+export function windowCutOffPolicy(policy: string | undefined, cutOffAt: Date): string {
+  const base: Policy = policy === undefined ? { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } : (JSON.parse(policy) as Policy);
+  const cutOff = {
+    Sid: 'BrevetWindowEnd',
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': cutOffAt.toISOString() } },
+  };
+  return JSON.stringify({ ...base, Statement: [...statementList(base), cutOff] });
+}
+
 /** `Statement` may be one statement or a list of them. */
 function statementList(policy: Policy): unknown[] {
   const raw = policy['Statement'];

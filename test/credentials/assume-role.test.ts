@@ -1,7 +1,7 @@
 // SPEC §4.1: what Brevet asks of STS for one issuance, read back from the STS stand-in as the
 // real SDK serialised it, and the window arithmetic of rule 4.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STS_CALL_DEADLINE_SECONDS as ALLOWANCE } from '../../src/domain/session-duration.js';
+import { STS_CALL_ALLOWANCE_SECONDS as ALLOWANCE, WINDOW_START_GRACE_SECONDS as GRACE } from '../../src/domain/session-duration.js';
 import {
   auditOf,
   createProfile,
@@ -145,6 +145,15 @@ describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts
     return { requester, request, endsAt: new Date(request.endsAt!).getTime() };
   }
 
+  /** The statement windowCutOffPolicy adds, as STS received it. */
+  const cutOffStatement = (endsAt: number) => ({
+    Sid: 'BrevetWindowEnd',
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': new Date(endsAt).toISOString() } },
+  });
+
   it('a 900 s request yields credentials at the start of its window: 900 s asked, Expiration exactly endsAt', async () => {
     const { requester, request, endsAt } = await requestOf(900);
     expect(endsAt - new Date(request.startsAt!).getTime()).toBe(900_000);
@@ -154,7 +163,39 @@ describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts
     expect(new Date(response.body.expiration).getTime()).toBe(endsAt);
   });
 
-  it('is the time left less the call allowance where there is room: 1800 s window, 600 s later → 1180', async () => {
+  it('a 900 s request asked a few seconds into its window still yields credentials, cut off by AWS at endsAt', async () => {
+    const { requester, request, endsAt } = await requestOf(900);
+    h.t.clock.advance(3_250);
+    const response = await issue(h.t, requester.key, request.id, 'credential_process');
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    const call = h.aws.assumeRoleCalls.at(-1)!;
+    expect(call.durationSeconds).toBe(900);
+    // STS's session lasts 3.25 s past the window; its policy denies everything from endsAt on.
+    expect(JSON.parse(call.policy!)).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }, cutOffStatement(endsAt)],
+    });
+    expect(h.aws.issued.at(-1)!.expiration.getTime()).toBeGreaterThan(endsAt);
+    expect(new Date(response.body.Expiration).getTime()).toBe(endsAt);
+    const [issued] = await auditOf(h.t, request.id, 'credentials.issued');
+    expect(issued!.details).toMatchObject({ durationSeconds: 900, cutOffAt: new Date(endsAt).toISOString() });
+    expect(issued!.details).not.toHaveProperty('withheld');
+  });
+
+  it('keeps the profile policy and the scope when it cuts a session off at the window end', async () => {
+    const { requester, request, endsAt } = await requestOf(900, { sessionPolicy: PROFILE_POLICY });
+    h.t.clock.advance(1_000);
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(JSON.parse(h.aws.assumeRoleCalls.at(-1)!.policy!)).toEqual({ ...PROFILE_POLICY, Statement: [...PROFILE_POLICY.Statement, cutOffStatement(endsAt)] });
+  });
+
+  it('sends the profile policy unchanged where the session fits the window', async () => {
+    const { requester, request } = await requestOf(1800, { sessionPolicy: PROFILE_POLICY });
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(JSON.parse(h.aws.assumeRoleCalls.at(-1)!.policy!)).toEqual(PROFILE_POLICY);
+  });
+
+  it('is the time left less the call allowance where there is room: 1800 s window, 600 s later → 1198', async () => {
     const { requester, request, endsAt } = await requestOf(1800);
     h.t.clock.advance(600_000);
     const response = await issue(h.t, requester.key, request.id);
@@ -163,13 +204,14 @@ describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts
     expect(new Date(response.body.expiration).getTime()).toBeLessThanOrEqual(endsAt);
   });
 
-  it('never takes the allowance below 900: with 910 s left STS is asked for 900', async () => {
+  it('never takes the allowance below 900: with 901 s left STS is asked for 900, cut off at endsAt', async () => {
     const { requester, request, endsAt } = await requestOf(1800);
-    h.t.clock.set(new Date(endsAt - 910_000));
+    h.t.clock.set(new Date(endsAt - 901_000));
     const response = await issue(h.t, requester.key, request.id);
     expect(response.status).toBe(200);
     expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(900);
-    expect(endsAt - new Date(response.body.expiration).getTime()).toBe(10_000);
+    expect(JSON.parse(h.aws.assumeRoleCalls.at(-1)!.policy!).Statement).toContainEqual(cutOffStatement(endsAt));
+    expect(endsAt - new Date(response.body.expiration).getTime()).toBe(1_000);
   });
 
   it('stays within the profile maximum for a request of the maximum length', async () => {
@@ -178,26 +220,29 @@ describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts
     expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(1200 - ALLOWANCE);
   });
 
-  it('refuses with 409 window-too-short, audited and without calling STS, when less than 900 s remain', async () => {
+  it('refuses with 409 window-too-short, audited and without calling STS, once the start of a 900 s window is past', async () => {
     const { requester, request, endsAt } = await requestOf(1800);
-    h.t.clock.set(new Date(endsAt - 899_500));
+    h.t.clock.set(new Date(endsAt - (900 - GRACE) * 1000 + 500));
     const before = h.aws.assumeRoleCalls.length;
 
     const response = await issue(h.t, requester.key, request.id, 'credential_process');
     expectProblem(response, 409, 'window-too-short');
-    expect(response.body.detail).toMatch(/899 s remain/);
+    expect(response.body.detail).toMatch(new RegExp(`${900 - GRACE - 1} s remain`));
     expect(h.aws.assumeRoleCalls).toHaveLength(before);
     expect(await issuancesOf(h.t, request.id)).toEqual([]);
     const [refused] = await auditOf(h.t, request.id, 'credentials.refused');
     expect(refused).toMatchObject({ actorId: requester.id });
-    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 899 });
+    expect(refused!.details).toMatchObject({ reason: 'window-too-short', secondsLeft: 900 - GRACE - 1 });
   });
 
-  it('withholds a 900 s session that AWS started too late to end by endsAt: 409 window-too-short, recorded', async () => {
-    const { requester, request, endsAt } = await requestOf(900);
+  it('withholds a session that AWS started too late to end by endsAt: 409 window-too-short, recorded', async () => {
+    const { requester, request, endsAt } = await requestOf(1800);
     const brevetNow = h.aws.now;
-    // STS handles the call 1.5 s after Brevet planned it (a slow call); it prints whole seconds.
-    h.aws.now = () => new Date(h.t.clock.now().getTime() + 1_500);
+    // The call takes 3.5 s, past the allowance: STS handles it then, and Brevet's clock moves on with it.
+    h.aws.now = () => {
+      h.t.clock.advance(3_500);
+      return h.t.clock.now();
+    };
     try {
       const response = await issue(h.t, requester.key, request.id);
       expectProblem(response, 409, 'window-too-short');
@@ -205,7 +250,7 @@ describe('DurationSeconds (SPEC §3 rule 4: one rule, domain/session-duration.ts
     } finally {
       h.aws.now = brevetNow;
     }
-    expect(h.aws.issued.at(-1)!.expiration.getTime()).toBe(endsAt + 1_000);
+    expect(h.aws.issued.at(-1)!.expiration.getTime()).toBeGreaterThan(endsAt);
     const [issued] = await auditOf(h.t, request.id, 'credentials.issued');
     expect(issued!.details).toMatchObject({ withheld: true, reason: 'window-ran-out', accessKeyId: h.aws.issued.at(-1)!.accessKeyId });
   });

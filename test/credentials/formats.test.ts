@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STS_CALL_DEADLINE_SECONDS } from '../../src/domain/session-duration.js';
+import { STS_CALL_ALLOWANCE_SECONDS } from '../../src/domain/session-duration.js';
 import { auditOf, auth, createProfile, expectProblem, issuancesOf, issue, openRequest, startHarness, type Harness } from './helpers.js';
 
 const run = promisify(execFile);
@@ -140,7 +140,7 @@ describe('Expiration', () => {
       expect(expiration, `at +${offsetMs} ms`).toBeLessThanOrEqual(endsAt);
       expect(expiration - h.t.clock.now().getTime(), `at +${offsetMs} ms`).toBeGreaterThan(899_000);
       const secondsLeft = Math.floor((endsAt - (startsAt + offsetMs)) / 1000);
-      expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(Math.max(900, secondsLeft - STS_CALL_DEADLINE_SECONDS));
+      expect(h.aws.assumeRoleCalls.at(-1)!.durationSeconds).toBe(Math.max(900, secondsLeft - STS_CALL_ALLOWANCE_SECONDS));
     }
   });
 });

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   listen?: boolean;
   /** The Redis key prefix of the app's queue, when env has REDIS_URL. */
   queuePrefix?: string;
+  /** Brevet and the STS stand-in on the system clock, as a client outside the process sees them. */
+  realClock?: boolean;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -50,13 +52,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   process.env['AWS_REGION'] = 'eu-west-1';
   const t = await startTestApp({
     env: { BREVET_FEDERATION_URL: federation.url, ...options.env },
+    ...(options.realClock === true ? { realClock: true } : {}),
     overrides: {
       aws: options.aws ?? { maxAttempts: 1, timeoutMs: 1000 },
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.queuePrefix ? { queuePrefix: options.queuePrefix } : {}),
     },
   });
-  aws.now = () => t.clock.now();
+  aws.now = options.realClock === true ? () => new Date() : () => t.clock.now();
   let baseUrl: string | undefined;
   if (options.listen === true) baseUrl = await t.app.listen({ port: 0, host: '127.0.0.1' });
   return {

@@ -32,7 +32,7 @@ it('issues credentials and revokes with a deny policy', async () => {
   const c = await t.http().post(`/v1/requests/${r.body.id}/credentials`).set(auth(alice.key)).send({ format: 'credential_process' }).expect(200);
   expect(c.body.Version).toBe(1);
   expect(c.headers['cache-control']).toBe('no-store');
-  expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1780 });
+  expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1798 });
   const rv = await t.http().post(`/v1/requests/${r.body.id}/revoke`).set(auth(alice.key)).send({ reason: 'done' }).expect(200);
   expect(rv.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
   const doc = JSON.parse(aws.rolePolicies.get('Admin')!.get(await revocationPolicyOf(t))!);
