@@ -164,7 +164,16 @@ export function loadConfig(env: Env = process.env): Config {
     webhookSecret,
     roleChaining: boolean('BREVET_ROLE_CHAINING', read('BREVET_ROLE_CHAINING'), false),
     rateLimitPerMinute: integer('BREVET_RATE_LIMIT_PER_MINUTE', read('BREVET_RATE_LIMIT_PER_MINUTE'), 600, 0, 1_000_000),
-    authFailuresPerMinute: integer('BREVET_AUTH_FAILURES_PER_MINUTE', read('BREVET_AUTH_FAILURES_PER_MINUTE'), 30, 0, 1_000_000),
+    // SPEC §9: failed authentication counts against the rate limit, and 0 turns limiting off; so
+    // unless set on its own, the failure budget is the rate limit's (a leaked key tried from many
+    // addresses is still limited as one credential).
+    authFailuresPerMinute: integer(
+      'BREVET_AUTH_FAILURES_PER_MINUTE',
+      read('BREVET_AUTH_FAILURES_PER_MINUTE'),
+      integer('BREVET_RATE_LIMIT_PER_MINUTE', read('BREVET_RATE_LIMIT_PER_MINUTE'), 600, 0, 1_000_000),
+      0,
+      1_000_000,
+    ),
     migrateOnStart: boolean('BREVET_MIGRATE_ON_START', read('BREVET_MIGRATE_ON_START'), true),
     publicUrl: optionalUrl(read, 'BREVET_PUBLIC_URL'),
     demo: boolean('BREVET_DEMO', read('BREVET_DEMO'), false),

@@ -39,9 +39,15 @@ describe('loadConfig', () => {
       webhookSecret: undefined,
       roleChaining: false,
       rateLimitPerMinute: 600,
-      authFailuresPerMinute: 30,
+      authFailuresPerMinute: 600,
       slack: { signingSecret: undefined, botToken: undefined, apiUrl: undefined, teamId: undefined, appId: undefined },
     });
+  });
+
+  it('gives failed authentications the rate limit\'s budget unless set on their own: BREVET_RATE_LIMIT_PER_MINUTE=0 turns both off (SPEC §9)', () => {
+    expect(loadConfig({ BREVET_RATE_LIMIT_PER_MINUTE: '0' })).toMatchObject({ rateLimitPerMinute: 0, authFailuresPerMinute: 0 });
+    expect(loadConfig({ BREVET_RATE_LIMIT_PER_MINUTE: '20' })).toMatchObject({ rateLimitPerMinute: 20, authFailuresPerMinute: 20 });
+    expect(loadConfig({ BREVET_RATE_LIMIT_PER_MINUTE: '0', BREVET_AUTH_FAILURES_PER_MINUTE: '30' })).toMatchObject({ authFailuresPerMinute: 30 });
   });
 
   it('listens on every address in production and where HOST says in dev mode; BREVET_DEMO turns the demo on', () => {
