@@ -99,7 +99,7 @@ export function loadConfig(env: Env = process.env): Config {
       audience,
       jwksUrl: oidcJwksUrl,
       groupsClaim: read('OIDC_GROUPS_CLAIM') ?? 'groups',
-      trustUnverifiedEmail: boolean('OIDC_EMAIL_VERIFIED_OPTIONAL', read('OIDC_EMAIL_VERIFIED_OPTIONAL'), false),
+      trustUnverifiedEmail: boolean('OIDC_EMAIL_VERIFIED_OPTIONAL', read('OIDC_EMAIL_VERIFIED_OPTIONAL'), true),
     };
   } else if (oidcJwksUrl !== undefined) {
     throw new ConfigError('OIDC_ISSUER', 'required when OIDC_JWKS_URL is set (tokens are checked against it)');

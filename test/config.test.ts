@@ -50,6 +50,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ BREVET_RATE_LIMIT_PER_MINUTE: '0', BREVET_AUTH_FAILURES_PER_MINUTE: '30' })).toMatchObject({ authFailuresPerMinute: 30 });
   });
 
+  it('requires email_verified: true of OIDC tokens only when OIDC_EMAIL_VERIFIED_OPTIONAL=false', () => {
+    const oidc = { OIDC_ISSUER: 'https://idp.example.com', OIDC_AUDIENCE: 'brevet' };
+    expect(loadConfig({ ...oidc, OIDC_EMAIL_VERIFIED_OPTIONAL: 'false' }).oidc).toMatchObject({ trustUnverifiedEmail: false });
+  });
+
   it('listens on every address in production and where HOST says in dev mode; BREVET_DEMO turns the demo on', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://db/brevet' }).host).toBe('0.0.0.0');
     expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
@@ -77,7 +82,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://brevet@db:5432/brevet',
       redisUrl: 'redis://redis:6379',
       adminGroups: ['platform-admins', 'sre'],
-      oidc: { issuer: 'https://idp.example.com', audience: 'brevet', jwksUrl: undefined, groupsClaim: 'roles' },
+      oidc: { issuer: 'https://idp.example.com', audience: 'brevet', jwksUrl: undefined, groupsClaim: 'roles', trustUnverifiedEmail: true },
       webhookUrls: ['https://hooks.example.com/a', 'https://hooks.example.com/b'],
       bootstrapAdminKey: GOOD_KEY,
     });

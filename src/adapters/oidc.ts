@@ -36,9 +36,10 @@ export class VerifierUnavailable extends Error {
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const CLOCK_TOLERANCE_SECONDS = 30;
 /**
- * A token must say when it was issued (`iat`), not in the future (beyond the tolerance), and live
- * at most this long (`exp - iat`): IdPs issue tokens for minutes to hours, so a longer one is a
- * forgery or a misconfiguration, and a token that old is refused whatever its `exp` says.
+ * A token lives at most this long: IdPs issue tokens for minutes to hours, so a longer one is a
+ * forgery or a misconfiguration. With `iat`, it must not be in the future (beyond the tolerance),
+ * `exp - iat` must stay within this, and a token issued longer ago is refused whatever its `exp`
+ * says; without `iat` (optional in JWT and OIDC access tokens), `exp` must be at most this far ahead.
  */
 export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
 const FETCH_TIMEOUT_MS = 5_000;
@@ -65,11 +66,21 @@ export function createOidcVerifier(config: OidcConfig, clock: Clock): TokenVerif
           algorithms: ALLOWED_ALGORITHMS,
           clockTolerance: CLOCK_TOLERANCE_SECONDS,
           currentDate: clock.now(),
-          requiredClaims: ['exp', 'sub', 'iat'],
-          maxTokenAge: MAX_TOKEN_LIFETIME_SECONDS,
+          requiredClaims: ['exp', 'sub'],
         });
-        if (verified.exp! - verified.iat! > MAX_TOKEN_LIFETIME_SECONDS) {
-          throw new TokenRejected(`the token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} s (exp - iat)`);
+        const now = Math.floor(clock.now().getTime() / 1000);
+        if (verified.iat === undefined) {
+          if (verified.exp! - now > MAX_TOKEN_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+            throw new TokenRejected(`the token has no iat and expires more than ${MAX_TOKEN_LIFETIME_SECONDS} s from now`);
+          }
+        } else {
+          if (verified.iat > now + CLOCK_TOLERANCE_SECONDS) throw new TokenRejected('the token was issued in the future (iat)');
+          if (now - verified.iat > MAX_TOKEN_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) {
+            throw new TokenRejected(`the token was issued more than ${MAX_TOKEN_LIFETIME_SECONDS} s ago (iat)`);
+          }
+          if (verified.exp! - verified.iat > MAX_TOKEN_LIFETIME_SECONDS) {
+            throw new TokenRejected(`the token lives longer than ${MAX_TOKEN_LIFETIME_SECONDS} s (exp - iat)`);
+          }
         }
         payload = verified;
       } catch (error) {
@@ -105,8 +116,9 @@ function claimsOf(payload: JWTPayload, config: OidcConfig): VerifiedToken {
   const amr = payload['amr'];
   const str = (value: unknown) => (typeof value === 'string' ? value : undefined);
   const verified = payload['email_verified'];
-  // An e-mail names a person in Brevet (approver lists, linking, Slack): only a verified one counts.
-  // Exactly `true`, or absent where the operator says the IdP never sends the claim.
+  // An e-mail names a person in Brevet (approver lists, linking, Slack): one the IdP says it did not
+  // verify never counts. Exactly `true`, or absent unless the operator requires the claim
+  // (OIDC_EMAIL_VERIFIED_OPTIONAL=false: for IdPs that let users set unverified addresses silently).
   const emailTrusted = verified === true || (verified === undefined && config.trustUnverifiedEmail);
   const claims = {
     issuer: payload.iss!,
