@@ -42,20 +42,46 @@ export const GENESIS_HASH = '0'.repeat(64);
 /**
  * JSON with object keys sorted at every depth and no whitespace, so the same event always
  * hashes the same way whatever order its fields were built in or read back from jsonb.
+ *
+ * Written with loops and string concatenation rather than entries, filter, sort with a callback,
+ * map and join (a verification canonicalises every event's details): the output is the same for
+ * every input, which test/audit/canonical-json.test.ts holds against that first version.
  */
 export function canonicalJson(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
   // As JSON.stringify (and so jsonb) sees it: toJSON first (Dates become ISO strings).
   const json =
     value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function'
       ? (value as { toJSON: () => unknown }).toJSON()
       : value;
   if (json === null || typeof json !== 'object') return JSON.stringify(json) ?? 'null';
-  if (Array.isArray(json)) return `[${json.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(json as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined && typeof v !== 'function' && typeof v !== 'symbol')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(json)) {
+    let out = '[';
+    for (let i = 0, length = json.length; i < length; i++) {
+      if (i > 0) out += ',';
+      // A hole stays empty, as map and join leave it.
+      if (i in json) out += canonicalJson(json[i]);
+    }
+    return `${out}]`;
+  }
+  const object = json as Record<string, unknown>;
+  // Object.keys: the own enumerable string keys, as Object.entries gives them. The default sort
+  // compares strings by UTF-16 code units, as the `<` comparison does.
+  const keys = Object.keys(object);
+  if (!sortedKeys(keys)) keys.sort();
+  let out = '{';
+  for (const key of keys) {
+    const v = object[key];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    out += `${out.length > 1 ? ',' : ''}${JSON.stringify(key)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
+
+const sortedKeys = (keys: readonly string[]) => {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1]! > keys[i]!) return false;
+  return true;
+};
 
 const sha256 = (...parts: (string | Buffer)[]) => {
   const hash = createHash('sha256');
@@ -63,20 +89,11 @@ const sha256 = (...parts: (string | Buffer)[]) => {
   return hash.digest();
 };
 
-/** sha256(prefix ‖ a ‖ b) of 32-byte hashes in one call: the Merkle tree computes one per leaf and node. */
-const prefixedHash = (prefix: number, a: Buffer, b?: Buffer) => {
-  const input = Buffer.allocUnsafe(b === undefined ? 33 : 65);
-  input[0] = prefix;
-  a.copy(input, 1);
-  b?.copy(input, 33);
-  return oneShotHash('sha256', input, 'buffer');
-};
-
 /**
  * canonicalJson of the hashed fields, written out in their sorted order (what canonicalJson gives
  * for them, without sorting the same eight keys again for every event a verification reads).
  */
-function canonicalEvent(e: HashedFields): string {
+export function canonicalEvent(e: HashedFields): string {
   const str = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
   return (
     `{"action":${str(e.action)},"actor":${canonicalJson(e.actor)},"details":${canonicalJson(e.details)},"id":${str(e.id)},` +
@@ -86,14 +103,16 @@ function canonicalEvent(e: HashedFields): string {
 
 /** An event's own hash (SPEC §11): sha256 of its canonical JSON, hex. */
 export function eventHash(event: HashedFields): string {
-  // The one-shot hash: a verification computes one per event, and it costs a third of createHash's.
-  return oneShotHash('sha256', canonicalEvent(event), 'hex');
+  return contentHash(canonicalEvent(event));
 }
 
 /** The milestone-1 chain hash of events written before §11: sha256(prevHash ‖ canonical JSON), hex. */
 export function chainHash(prevHash: string, event: HashedFields): string {
-  return oneShotHash('sha256', prevHash + canonicalEvent(event), 'hex');
+  return contentHash(prevHash + canonicalEvent(event));
 }
+
+// The one-shot hash: a verification computes one per event, and it costs a third of createHash's.
+const contentHash = (text: string) => oneShotHash('sha256', text, 'hex');
 
 /**
  * The Merkle tree hash of RFC 6962 §2.1: leaves hashed as sha256(0x00 ‖ leaf), nodes as
@@ -102,20 +121,57 @@ export function chainHash(prevHash: string, event: HashedFields): string {
  */
 export function merkleRoot(leaves: readonly Buffer[]): Buffer {
   if (leaves.length === 0) return sha256('');
-  let level: Buffer[] = leaves.map((leaf) => (leaf.length === 32 ? prefixedHash(0, leaf) : sha256(LEAF, leaf)));
+  const leaf = Buffer.allocUnsafe(33);
+  leaf[0] = 0;
+  return Buffer.from(
+    treeHash(
+      leaves.map((bytes) => {
+        if (bytes.length !== 32) return binaryHash(Buffer.concat([LEAF, bytes]));
+        bytes.copy(leaf, 1);
+        return binaryHash(leaf);
+      }),
+    ),
+    'latin1',
+  );
+}
+const LEAF = Buffer.from([0]);
+
+/**
+ * sha256 as a 32-character latin1 string: a Merkle tree computes one per leaf and node, and
+ * node:crypto gives a string back for a third of what a Buffer costs it.
+ */
+const binaryHash = (input: Buffer) => oneShotHash('sha256', input, 'binary');
+
+/** The nodes above leaf hashes (latin1 strings), level by level; the root, as a latin1 string. */
+function treeHash(level: string[]): string {
+  const node = Buffer.allocUnsafe(65);
+  node[0] = 1;
   while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(prefixedHash(1, level[i]!, level[i + 1]!));
+    const next: string[] = [];
+    for (let i = 0; i + 1 < level.length; i += 2) {
+      node.write(level[i]!, 1, 'latin1');
+      node.write(level[i + 1]!, 33, 'latin1');
+      next.push(binaryHash(node));
+    }
     if (level.length % 2 === 1) next.push(level.at(-1)!);
     level = next;
   }
   return level[0]!;
 }
-const LEAF = Buffer.from([0]);
 
 /** A block's root: the Merkle root over its events' hashes, each as its 32 raw bytes. */
 export function blockRoot(eventHashes: readonly string[]): string {
-  return merkleRoot(eventHashes.map((hash) => Buffer.from(hash, 'hex'))).toString('hex');
+  if (eventHashes.length === 0) return merkleRoot([]).toString('hex');
+  const leaf = Buffer.allocUnsafe(33);
+  leaf[0] = 0;
+  const leaves: string[] = [];
+  for (const hash of eventHashes) {
+    // What Buffer.from(hash, 'hex') decodes: up to the first character that is not hex. A hash
+    // that does not decode to 32 bytes (only a tampered one) goes the general way.
+    if (hash.length !== 64 || leaf.write(hash, 1, 'hex') !== 32) return merkleRoot(eventHashes.map((h) => Buffer.from(h, 'hex'))).toString('hex');
+    leaves.push(binaryHash(leaf));
+  }
+  return Buffer.from(treeHash(leaves), 'latin1').toString('hex');
 }
 
 /** A block's hash: sha256 over the canonical JSON of its fields but hash and signature, hex. */
@@ -148,6 +204,22 @@ export interface TrailReport {
   unsigned: number;
 }
 
+/** What verifyTrail needs of an event besides its content. */
+export interface TrailEvent {
+  id: string;
+  prevHash: string | null;
+  hash: string;
+}
+
+/**
+ * Where the verification of a part of a trail starts (the parts after the first): the block
+ * before it, and the last event before it, which is that block's last event.
+ */
+export interface TrailStart {
+  previous: ProofBlock;
+  lastEvent: TrailEvent;
+}
+
 /**
  * Verifies a trail, events in id order and blocks in seq order:
  * - every event's hash from its content (chain events: also their link to the event before);
@@ -157,24 +229,52 @@ export interface TrailReport {
  *   its hash, and its signature under `publicKey`;
  * - no event between two blocks, and none before the first block but chain events.
  * Stops at the first thing that does not hold.
+ *
+ * `contentOf` gives an event's canonical JSON when the caller has it without building the event
+ * (it must be what canonicalEvent gives for its fields). With `after`, the trail is the part that
+ * follows `after.previous`: what it reports, added to the reports of the parts before it, is
+ * what verifying the whole trail in one go would report (the first broken part's, with the
+ * counts of the parts before it added).
  */
 export async function verifyTrail(
   eventBatches: AsyncIterable<readonly ProofEvent[]>,
   blockSource: AsyncIterator<ProofBlock>,
   publicKey: KeyObject | undefined,
+  options?: { after?: TrailStart },
+): Promise<TrailReport>;
+export async function verifyTrail<E extends TrailEvent>(
+  eventBatches: AsyncIterable<readonly E[]>,
+  blockSource: AsyncIterator<ProofBlock>,
+  publicKey: KeyObject | undefined,
+  options: { contentOf: (event: E) => string; after?: TrailStart },
+): Promise<TrailReport>;
+export async function verifyTrail(
+  eventBatches: AsyncIterable<readonly TrailEvent[]>,
+  blockSource: AsyncIterator<ProofBlock>,
+  publicKey: KeyObject | undefined,
+  options: { contentOf?: (event: TrailEvent) => string; after?: TrailStart } = {},
 ): Promise<TrailReport> {
+  const contentOf = options.contentOf ?? (canonicalEvent as unknown as (event: TrailEvent) => string);
   const nextBlock = async () => {
     const next = await blockSource.next();
     return next.done === true ? undefined : next.value;
   };
   let block = await nextBlock();
-  let previous: ProofBlock | undefined;
+  // A block's bounds as numbers, parsed once per block rather than once per event (and, as before,
+  // only when an event is compared with them).
+  let firstOf: ProofBlock | undefined;
+  let first = 0n;
+  let lastOf: ProofBlock | undefined;
+  let last = 0n;
+  const firstIdOf = (b: ProofBlock) => (b === firstOf ? first : ((first = BigInt(b.firstEventId)), (firstOf = b), first));
+  const lastIdOf = (b: ProofBlock) => (b === lastOf ? last : ((last = BigInt(b.lastEventId)), (lastOf = b), last));
+  let previous: ProofBlock | undefined = options.after?.previous;
   let leaves: string[] = [];
   let firstLeafId: string | undefined;
   let lastLeafId: string | undefined;
   // The hash of the last event before the first block: what the first block links to.
   let anchor = GENESIS_HASH;
-  let lastHash = GENESIS_HASH;
+  let lastHash = options.after?.lastEvent.hash ?? GENESIS_HASH;
   let checked = 0;
   let blocks = 0;
   let unsealed = 0;
@@ -218,13 +318,13 @@ export async function verifyTrail(
     return undefined;
   };
 
-  let lastId: bigint | undefined;
+  let lastId = options.after === undefined ? undefined : BigInt(options.after.lastEvent.id);
   for await (const batch of eventBatches) {
     for (const event of batch) {
       const id = BigInt(event.id);
       if (lastId !== undefined && id <= lastId) return report({ id: event.id, problem: `event ${event.id}: out of id order` });
       lastId = id;
-      while (block !== undefined && id > BigInt(block.lastEventId)) {
+      while (block !== undefined && id > lastIdOf(block)) {
         const b = block;
         const problem = await finish();
         if (problem !== undefined) return report({ id: b.firstEventId, block: b.seq, problem: `block ${b.seq}: ${problem}` });
@@ -232,10 +332,10 @@ export async function verifyTrail(
       checked += 1;
       const holds =
         event.prevHash === null
-          ? eventHash(event) === event.hash
-          : event.prevHash === lastHash && chainHash(event.prevHash, event) === event.hash;
+          ? contentHash(contentOf(event)) === event.hash
+          : event.prevHash === lastHash && contentHash(event.prevHash + contentOf(event)) === event.hash;
       if (!holds) return report({ id: event.id, problem: `event ${event.id}: hash does not match its content or the event before` });
-      if (block !== undefined && id >= BigInt(block.firstEventId)) {
+      if (block !== undefined && id >= firstIdOf(block)) {
         if (leaves.length === 0) {
           firstLeafId = event.id;
           if (previous === undefined) anchor = lastHash;
