@@ -15,6 +15,11 @@ export type Tx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWit
 export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /**
+   * node-postgres's pool behind `db` (PostgreSQL only), for the reads drizzle cannot do: a COPY
+   * streamed to the audit verification.
+   */
+  pool?: pg.Pool;
   migrate(): Promise<void>;
   ping(): Promise<void>;
   /** A LISTEN on `channel` (its own connection for PostgreSQL), started on first use. */
@@ -36,6 +41,7 @@ export function openPostgres(url: string, options: { max?: number } = {}): Datab
   return {
     db,
     kind: 'postgres',
+    pool,
     async migrate() {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
