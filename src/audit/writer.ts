@@ -61,9 +61,12 @@ export const AUDIT_INSERT = `insert into audit_events (id, occurred_at, actor_id
     encode(sha256(convert_to((e->>'prefix') || id::text || (e->>'suffix'), 'UTF8')), 'hex')
   from drawn`;
 
-/** AUDIT_WITH and AUDIT_INSERT as one SQL text, the events taken from parameter `param` (`$n`). */
-export function auditStatementText(param: string, moreWith = ''): string {
-  return `with ${AUDIT_WITH.replace(EVENTS_PARAM, param)}${moreWith === '' ? '' : `,\n  ${moreWith}`}\n${AUDIT_INSERT}`;
+/**
+ * AUDIT_WITH and AUDIT_INSERT as one SQL text, the events taken from parameter `param` (`$n`);
+ * with `onlyWhen` (an SQL condition), the events are inserted only when it holds.
+ */
+export function auditStatementText(param: string, moreWith = '', onlyWhen = ''): string {
+  return `with ${AUDIT_WITH.replace(EVENTS_PARAM, param)}${moreWith === '' ? '' : `,\n  ${moreWith}`}\n${AUDIT_INSERT}${onlyWhen === '' ? '' : `\n  where ${onlyWhen}`}`;
 }
 
 const APPEND_AUDIT: Statement = { name: 'append_audit', text: auditStatementText('$1') };

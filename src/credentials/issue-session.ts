@@ -2,7 +2,7 @@ import type { Clock } from '../adapters/clock.js';
 import { FederationFailure, type ConsoleSignIn } from '../adapters/aws/federation.js';
 import { StsFailure } from '../adapters/aws/errors.js';
 import type { CredentialIssuer, SessionCredentials } from '../adapters/aws/sts.js';
-import { appendAudit } from '../audit/writer.js';
+import { appendAudit, auditEventsJson, type AuditEntry } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import type { Caller } from '../domain/caller.js';
 import { MIN_SESSION_SECONDS } from '../domain/profile.js';
@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/catalog.js';
 import { actorOf } from '../requests/access.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 import { planIssuance, type Plan } from './plan-issuance.js';
-import { completeIssuance } from './repo.js';
+import { completeIssuance, completeIssuedIfActive } from './repo.js';
 import { stsProblem } from './sts-problems.js';
 
 export interface IssueDeps {
@@ -73,8 +73,9 @@ class HandOutFailed extends Error {
  * 2. STS, outside any transaction, aborted after STS_CALL_DEADLINE_SECONDS (session-duration.ts).
  * 3. What AWS answered is checked against the window, then turned into what the caller asked
  *    for (`handOut`, e.g. the federation exchange), still outside any transaction.
- * 4. A second transaction completes the issuance and audits it. If the request was revoked or
- *    cancelled in between, the credentials are recorded but not handed out.
+ * 4. A second write completes the issuance and audits it, under the request's row lock: one
+ *    statement when the request is still active, else a transaction in which, the request having
+ *    been revoked or cancelled in between, the credentials are recorded but not handed out.
  */
 async function issueSession<T>(
   deps: IssueDeps,
@@ -131,6 +132,32 @@ const withheldProblem = {
 
 /** Completes the issuance as issued and audits it; returns the problem to answer when the credentials are withheld. */
 async function recordIssued(deps: IssueDeps, caller: Caller, plan: Plan, credentials: SessionCredentials, verdict: ExpirationVerdict): Promise<Problem | null> {
+  const event = (withheld: { reason: string } | null): AuditEntry => ({
+    actor: actorOf(caller),
+    action: 'credentials.issued',
+    requestId: plan.requestId,
+    profileId: plan.profileId,
+    sourceIp: caller.sourceIp,
+    details: {
+      issuanceId: plan.issuanceId,
+      kind: plan.kind,
+      format: plan.format,
+      accessKeyId: credentials.accessKeyId,
+      sessionName: plan.assumeRole.sessionName,
+      sourceIdentity: plan.assumeRole.sourceIdentity,
+      roleArn: plan.assumeRole.roleArn,
+      durationSeconds: plan.assumeRole.durationSeconds,
+      expiration: credentials.expiration.toISOString(),
+      ...(plan.cutOffAtWindowEnd ? { cutOffAt: plan.endsAt.toISOString() } : {}),
+      ...(withheld === null ? {} : { withheld: true, reason: withheld.reason }),
+    },
+  });
+  // The usual case, credentials within the window for a request still active: one statement,
+  // which writes nothing unless the request is active under its row lock.
+  if (verdict === 'within-window') {
+    const issuance = { requestId: plan.requestId, issuanceId: plan.issuanceId, accessKeyId: credentials.accessKeyId, expiresAt: credentials.expiration };
+    if (await completeIssuedIfActive(deps.db, { ...issuance, completedAt: deps.clock.now() }, auditEventsJson([event(null)], deps.clock))) return null;
+  }
   return deps.db.transaction(async (tx) => {
     const request = (await lockRequest(tx, plan.requestId))!;
     await completeIssuance(tx, plan.issuanceId, {
@@ -149,26 +176,11 @@ async function recordIssued(deps: IssueDeps, caller: Caller, plan: Plan, credent
       // The deny statement must outlive this credential too.
       await updateRequest(tx, plan.requestId, { revocationCleanupAt: credentials.expiration });
     }
-    await appendAudit(tx, deps.clock, {
-      actor: actorOf(caller),
-      action: 'credentials.issued',
-      requestId: plan.requestId,
-      profileId: plan.profileId,
-      sourceIp: caller.sourceIp,
-      details: {
-        issuanceId: plan.issuanceId,
-        kind: plan.kind,
-        format: plan.format,
-        accessKeyId: credentials.accessKeyId,
-        sessionName: plan.assumeRole.sessionName,
-        sourceIdentity: plan.assumeRole.sourceIdentity,
-        roleArn: plan.assumeRole.roleArn,
-        durationSeconds: plan.assumeRole.durationSeconds,
-        expiration: credentials.expiration.toISOString(),
-        ...(plan.cutOffAtWindowEnd ? { cutOffAt: plan.endsAt.toISOString() } : {}),
-        ...(problem === null ? {} : { withheld: true, reason: verdict === 'within-window' ? `the request became ${request.status} during issuance` : verdict }),
-      },
-    });
+    await appendAudit(
+      tx,
+      deps.clock,
+      event(problem === null ? null : { reason: verdict === 'within-window' ? `the request became ${request.status} during issuance` : verdict }),
+    );
     return problem;
   });
 }

@@ -11,7 +11,7 @@ import { sessionLengthFor } from '../domain/session-duration.js';
 import { sessionPolicyFor, windowCutOffPolicy, type Scope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
 import { isDisabledLocked } from '../principals/repo.js';
-import { findProfileVersion, isProfileDeleted } from '../profiles/repo.js';
+import { findRequestProfile } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from '../requests/access.js';
 import { lockRequest } from '../requests/repo.js';
 import { insertIssuance } from './repo.js';
@@ -54,7 +54,8 @@ export async function planIssuance(
   const outcome = await deps.db.transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
     if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
-    const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
+    const profile = (await findRequestProfile(tx, request.profileId, request.profileVersion))!;
+    const { definition } = profile;
     const now = deps.clock.now();
 
     const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}) => {
@@ -79,7 +80,7 @@ export async function planIssuance(
     if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
       return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
     }
-    if (await isProfileDeleted(tx, request.profileId)) {
+    if (profile.deleted) {
       return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
     }
     const check = checkConditions(definition.conditions, { mfa: hasMfa(caller), sourceIp: caller.sourceIp, at: now });

@@ -1,5 +1,8 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { installation, issuances, profileVersions, requests } from '../db/schema.js';
+import { auditStatementText } from '../audit/writer.js';
+import type { Db } from '../db/client.js';
+import { runStatement, type Statement } from '../db/statement.js';
 import type { Executor } from '../principals/repo.js';
 
 export type IssuanceRow = typeof issuances.$inferSelect;
@@ -14,6 +17,44 @@ export async function completeIssuance(
   changes: Pick<IssuanceRow, 'status' | 'completedAt'> & Partial<Pick<IssuanceRow, 'accessKeyId' | 'expiresAt' | 'error'>>,
 ): Promise<void> {
   await db.update(issuances).set(changes).where(eq(issuances.id, id));
+}
+
+/**
+ * The issuance completed as issued, with its audit event, in one statement that PostgreSQL commits
+ * by itself, provided its request is still `active` under the row lock the statement takes (the
+ * lock orders it with a revocation or cancellation, as a transaction holding it would). Nothing
+ * is written when the request is no longer active.
+ */
+const COMPLETE_ISSUED_IF_ACTIVE: Statement = {
+  name: 'complete_issued_if_active',
+  text: `${auditStatementText(
+    '$6',
+    `locked as materialized (select status from requests where id = $1 for update),
+  completed as (
+    update issuances set status = 'issued', access_key_id = $3, expires_at = $4, completed_at = $5
+    where id = $2 and (select status from locked) = 'active'
+    returning id
+  )`,
+    'exists (select 1 from completed)',
+  )}
+  returning id`,
+};
+
+/** Whether the issuance was completed and audited (the request was still active); see COMPLETE_ISSUED_IF_ACTIVE. */
+export async function completeIssuedIfActive(
+  db: Db,
+  issuance: { requestId: string; issuanceId: string; accessKeyId: string; expiresAt: Date; completedAt: Date },
+  auditEventJson: string,
+): Promise<boolean> {
+  const rows = await runStatement(db, COMPLETE_ISSUED_IF_ACTIVE, [
+    issuance.requestId,
+    issuance.issuanceId,
+    issuance.accessKeyId,
+    issuance.expiresAt.toISOString(),
+    issuance.completedAt.toISOString(),
+    auditEventJson,
+  ]);
+  return rows.length > 0;
 }
 
 /**
