@@ -40,3 +40,14 @@ describe('principals and API keys', () => {
     expect(again.body.type).toBe('conflict');
   });
 });
+
+describe('PATCH /v1/me {slackUserId} without SLACK_BOT_TOKEN', () => {
+  it('links as told (Brevet cannot ask Slack), audited as unverified', async () => {
+    const person = await t.principal({ groups: ['dev'] });
+    const slackUserId = `U${Date.now().toString(36).toUpperCase()}`;
+    const linked = await t.http().patch('/v1/me').set(auth(person.key)).send({ slackUserId }).expect(200);
+    expect(linked.body).toMatchObject({ id: person.id, slackUserId });
+    const events = await t.http().get(`/v1/audit?action=principal.updated&actor=${person.id}`).set(auth(t.adminKey)).expect(200);
+    expect(events.body.items[0].details).toMatchObject({ principalId: person.id, changes: { slackUserId }, verified: false });
+  });
+});

@@ -81,7 +81,8 @@ export function createSlackGateway(token: string, apiUrl: string | undefined, ti
           const found = (await client.users.info({ user })).user;
           const trusted =
             found !== undefined &&
-            found.is_email_confirmed === true &&
+            // Absent in many answers (and in Slack's own examples); only an explicit `false` says unconfirmed.
+            found.is_email_confirmed !== false &&
             found.deleted !== true &&
             found.is_bot !== true &&
             found.is_restricted !== true &&

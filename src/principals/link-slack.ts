@@ -10,8 +10,10 @@ import { findPrincipal, updatePrincipal, type PrincipalRow } from './repo.js';
 
 /**
  * A person links their own Slack account. Slack clicks then act as this principal, so the link
- * must be theirs: the Slack profile's e-mail has to be the principal's e-mail. Otherwise anyone
- * could claim a colleague's Slack id and have that colleague's approvals counted as their own.
+ * must be theirs: where Brevet can ask Slack (SLACK_BOT_TOKEN), the Slack profile's e-mail has to
+ * be the principal's e-mail. Otherwise anyone could claim a colleague's Slack id and have that
+ * colleague's approvals counted as their own. Without a bot token Brevet cannot ask, posts no
+ * messages to click, and links as told (SPEC §7), audited as `verified: false`.
  * A service account is never linked (it is reached by its API keys only). Refusals are audited.
  */
 export async function linkOwnSlackUser(
@@ -24,7 +26,8 @@ export async function linkOwnSlackUser(
       await refuseLink(deps, caller, slackUserId, 'service-account');
       throw new Problem('forbidden', 'a service account is reached by its API keys only; it cannot be linked to Slack');
     }
-    if (deps.slack === undefined) throw new Problem('conflict', 'Slack is not configured on this Brevet');
+  }
+  if (slackUserId !== null && deps.slack !== undefined) {
     // A Slack that cannot answer is not evidence against the caller: 503, try again.
     const email = await deps.slack.userEmail(slackUserId).catch(() => {
       throw new Problem('unavailable', 'Slack could not be asked for that user; try again later');
@@ -42,7 +45,12 @@ export async function linkOwnSlackUser(
         actor: { id: caller.id, kind: caller.kind },
         action: 'principal.updated',
         sourceIp: caller.sourceIp,
-        details: { principalId: caller.id, changes: { slackUserId }, previous: { slackUserId: before?.slackUserId ?? null } },
+        details: {
+          principalId: caller.id,
+          changes: { slackUserId },
+          previous: { slackUserId: before?.slackUserId ?? null },
+          ...(slackUserId !== null && deps.slack === undefined ? { verified: false } : {}),
+        },
       });
       return updated!;
     });

@@ -236,6 +236,17 @@ describe('a replayed click', () => {
 });
 
 describe('identity (rule 10)', () => {
+  it('maps a users.info answer without is_email_confirmed (as in Slack\'s own examples) by its e-mail', async () => {
+    const bob = await h.t.principal({ groups: ['sre'] });
+    const bobSlack = randomSlackId('U');
+    h.slack.users.set(bobSlack, bob.email!);
+    h.slack.userFlags.set(bobSlack, { is_email_confirmed: undefined });
+    const { request, channel } = await pendingRequest();
+    await click(h, bobSlack, 'approve', request.id, channel).expect(200);
+    expect(await statusOf(h.t, request.id)).not.toBe('pending');
+    expect(await slackUserIdOf(h, bob.id)).toBe(bobSlack);
+  });
+
   it('maps a Slack e-mail to its canonical principal, links it, and still refuses self-review', async () => {
     const email = `alice-${Date.now()}@example.com`;
     const alice = await h.t.principal({ groups: ['dev', 'sre'], email });
