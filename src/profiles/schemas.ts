@@ -76,7 +76,7 @@ const editable = {
       approverGroups: Type.Optional(Entries),
       approverPrincipals: Type.Optional(Entries),
       pendingTtlSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86400 })),
-      remindAfterSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 60 }), Type.Null()])),
+      remindAfterSeconds: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 30 * 86400 }), Type.Null()])),
       breakGlass: Type.Optional(Type.Boolean()),
       requireApproverMfa: Type.Optional(Type.Boolean()),
       extension: Type.Optional(Extension),

@@ -4028,7 +4028,7 @@ export interface operations {
                  *           "INC-42 hotfix on the payments API"
                  *         ],
                  *         "pendingTtlSeconds": 1,
-                 *         "remindAfterSeconds": 60,
+                 *         "remindAfterSeconds": 1,
                  *         "breakGlass": false,
                  *         "requireApproverMfa": false,
                  *         "extension": {
