@@ -16,8 +16,9 @@ export interface JobScheduler {
    */
   reschedule(job: ScheduledJob): Promise<void>;
   /**
-   * Jobs whose ids were never used (those of a request or delivery rows the caller's transaction
-   * just created): no older job can stand in their way, so they are added in one round trip.
+   * Jobs no failed job can stand in the way of: their ids were never used (those of a request or
+   * delivery rows the caller's transaction just created), or only by jobs whose moment has not
+   * come (adding one of those again is a no-op). They are added in one round trip.
    */
   scheduleNew(jobs: readonly ScheduledJob[]): Promise<void>;
 }

@@ -89,8 +89,11 @@ export function createRequestEffects(deps: {
       try {
         // Ids never used before: the timed jobs of a created request, and of a request leaving
         // `pending` (request.approved: no activate, end or ending-soon job of it can exist before
-        // its approval), and the jobs of new delivery rows.
-        if (change.events.includes('request.created') || change.events.includes('request.approved')) return await deps.scheduler.scheduleNew(change.jobs);
+        // its approval), and the jobs of new delivery rows. An activation's (its end, its ending
+        // notice) cannot have run yet, so none failed for good: the end job its approval queued is
+        // added again as a no-op (or back, after a Redis loss).
+        const fresh = change.events.includes('request.created') || change.events.includes('request.approved') || change.events.includes('request.activated');
+        if (fresh) return await deps.scheduler.scheduleNew(change.jobs);
         const extended = change.events.includes('request.extended');
         for (const job of change.jobs) {
           if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler.reschedule(job);

@@ -26,7 +26,6 @@ export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, log
   const worker = new Worker(
     QUEUE_NAME,
     async (job, token) => {
-      const log = logger.child({ jobId: job.id, job: job.name, attempt: job.attemptsMade + 1 });
       const name = job.name as JobName;
       const result = await runJob(deps, name, job.data as JobPayload);
       if (result.kind === 'retry') throw new Error(result.reason);
@@ -38,7 +37,8 @@ export function createJobWorker(deps: ReconcileDeps, options: WorkerOptions, log
       }
       // Due → committed: BullMQ's due time is the enqueue time plus the delay (STACK.md pitfall 2).
       options.metrics?.jobLatenessSeconds.observe({ job: name }, Math.max(0, Date.now() - (job.timestamp + (job.opts.delay ?? 0))) / 1000);
-      log.debug('job done');
+      // No child logger per job: building one costs more than the debug line it would serve.
+      if (logger.isLevelEnabled('debug')) logger.debug({ jobId: job.id, job: name, attempt: job.attemptsMade + 1 }, 'job done');
     },
     { ...options.timings, connection, prefix: options.prefix ?? 'brevet', concurrency: options.concurrency ?? 5 },
   );

@@ -90,6 +90,20 @@ export async function lockRequest(db: Executor, id: string): Promise<RequestRow 
 }
 
 /**
+ * lockRequest, with its profile's current name read in the same statement (the profile row is
+ * not locked): what the outbox and the metrics of a change need, so neither reads it again.
+ */
+export async function lockRequestNamed(db: Executor, id: string): Promise<{ request: RequestRow; profileName: string } | undefined> {
+  const [row] = await db
+    .select({ request: requests, profileName: profiles.name })
+    .from(requests)
+    .innerJoin(profiles, eq(profiles.id, requests.profileId))
+    .where(eq(requests.id, id))
+    .for('update', { of: requests });
+  return row;
+}
+
+/**
  * Locks a request and, for an extension, its parent first: every command that touches both takes
  * the parent's lock before the extension's, so two of them never wait on each other. One
  * statement: PostgreSQL sorts the rows before it locks them, one after the other in that order,

@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import { decide } from '../domain/lifecycle.js';
 import { applyDecision, factsOf } from './apply-decision.js';
 import { recordChanges, scheduleChanges, type RequestEffects } from './effects.js';
-import { lockRequest } from './repo.js';
+import { lockRequestNamed } from './repo.js';
 
 export type TimedCommand = 'activate' | 'end' | 'expire';
 
@@ -20,12 +20,14 @@ export async function runTimedTransition(
   command: TimedCommand,
 ): Promise<boolean> {
   const outcome = await deps.db.transaction(async (tx) => {
-    const request = await lockRequest(tx, requestId);
-    if (request === undefined) return undefined;
+    const locked = await lockRequestNamed(tx, requestId);
+    if (locked === undefined) return undefined;
+    const { request, profileName } = locked;
     const decision = decide(factsOf(request, []), { kind: command }, deps.clock.now());
     if (!decision.ok) return undefined;
     const applied = await applyDecision(tx, deps.clock, request, decision, { actor: systemActor, sourceIp: null });
-    return recordChanges(deps.effects, tx, [{ requestId, events: decision.events }, ...applied.followUps]);
+    const change = { requestId, events: decision.events, known: { request: applied.request, profileName } };
+    return recordChanges(deps.effects, tx, [change, ...applied.followUps]);
   });
   if (outcome === undefined) return false;
   await scheduleChanges(deps.effects, outcome);
