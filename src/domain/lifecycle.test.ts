@@ -120,7 +120,7 @@ const MACHINE: Record<RequestStatus, Record<CommandKind, Outcome>> = {
   approved: {
     approve: invalid,
     deny: invalid,
-    cancel: to('cancelled', 'request.cancelled'),
+    cancel: to('revoked', 'request.revoked'),
     revoke: to('revoked', 'request.revoked'),
     activate: to('active', 'request.activated'),
     // The end of a window whose activation was lost still ends it.

@@ -139,10 +139,11 @@ export function decide(facts: RequestFacts, command: LifecycleCommand, now: Date
     case 'approve':
     case 'deny':
       return review(facts, command, now);
+    // SPEC §2: a pending request is withdrawn (`cancelled`); an approved window that has not
+    // started yet is given up as the diagram draws it, `approved ─cancel/revoke─▶ revoked`.
     case 'cancel':
-      return facts.status === 'pending' || facts.status === 'approved'
-        ? moveTo('cancelled', ['request.cancelled'])
-        : refuse('invalid-transition');
+      if (facts.status === 'pending') return moveTo('cancelled', ['request.cancelled']);
+      return facts.status === 'approved' ? moveTo('revoked', ['request.revoked']) : refuse('invalid-transition');
     case 'revoke':
       return facts.status === 'approved' || facts.status === 'active'
         ? moveTo('revoked', ['request.revoked'])

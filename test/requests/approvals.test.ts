@@ -234,17 +234,17 @@ describe('scheduled access', () => {
     expect(await statusOf(t, request.id)).toBe('ended');
   });
 
-  it('can be cancelled by the requester while approved and not yet started', async () => {
+  it('can be cancelled by the requester while approved and not yet started: revoked, as SPEC §2 draws it', async () => {
     const profile = await createProfile(t, { approval: { required: 0 } });
     const alice = await t.principal({ groups: ['dev'] });
     const startsAt = new Date(t.clock.now().getTime() + 3_600_000).toISOString();
     const request = await openRequest(t, alice.key, { profile: profile.name, startsAt });
     expect(request.status).toBe('approved');
     const cancelled = await t.http().post(`/v1/requests/${request.id}/cancel`).set(auth(alice.key)).send({ reason: 'plans changed' }).expect(200);
-    expect(cancelled.body.status).toBe('cancelled');
+    expect(cancelled.body.status).toBe('revoked');
     t.clock.advance(3_600_000);
     expect(await runTimedTransition(t.deps, request.id, 'activate')).toBe(false);
-    expect(await statusOf(t, request.id)).toBe('cancelled');
+    expect(await statusOf(t, request.id)).toBe('revoked');
   });
 });
 
