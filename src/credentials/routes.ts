@@ -38,18 +38,22 @@ const CredentialProcess = Type.Object({
 
 const ConsoleUrl = Type.Object({ url: Type.String(), expiration: Type.String({ format: 'date-time' }) });
 
-/** Single quotes: the shell takes the value literally, whatever it contains. */
-const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+/**
+ * As SPEC §4.2 shows them (`export AWS_ACCESS_KEY_ID=…`): AWS key ids, secrets, tokens, regions
+ * and timestamps only use characters a shell takes literally; anything else is single-quoted,
+ * so the shell still takes the value as it is, whatever it contains.
+ */
+const shellValue = (value: string) => (/^[A-Za-z0-9/+=._:-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`);
 
 function envLines(c: SessionCredentials): string {
   return [
-    `export AWS_ACCESS_KEY_ID=${shellQuote(c.accessKeyId)}`,
-    `export AWS_SECRET_ACCESS_KEY=${shellQuote(c.secretAccessKey)}`,
-    `export AWS_SESSION_TOKEN=${shellQuote(c.sessionToken)}`,
-    `export AWS_CREDENTIAL_EXPIRATION=${shellQuote(c.expiration.toISOString())}`,
-    `export AWS_REGION=${shellQuote(c.region)}`,
+    `export AWS_ACCESS_KEY_ID=${shellValue(c.accessKeyId)}`,
+    `export AWS_SECRET_ACCESS_KEY=${shellValue(c.secretAccessKey)}`,
+    `export AWS_SESSION_TOKEN=${shellValue(c.sessionToken)}`,
+    `export AWS_CREDENTIAL_EXPIRATION=${shellValue(c.expiration.toISOString())}`,
+    `export AWS_REGION=${shellValue(c.region)}`,
     // AWS CLI v1 and boto3 read only AWS_DEFAULT_REGION; v2 and the other SDKs read AWS_REGION.
-    `export AWS_DEFAULT_REGION=${shellQuote(c.region)}`,
+    `export AWS_DEFAULT_REGION=${shellValue(c.region)}`,
     '',
   ].join('\n');
 }

@@ -94,6 +94,9 @@ describe('credential formats', () => {
     const lines = response.text.split('\n').filter((line) => line !== '');
     for (const line of lines) expect(line).toMatch(/^export AWS_[A-Z_]+=\S+$/);
     const names = lines.map((line) => /^export (\w+)=/.exec(line)![1]);
+    // Unquoted, as SPEC §4.2 shows them: a line read by a regex gives the value itself.
+    expect(lines).toContain(`export AWS_ACCESS_KEY_ID=${h.aws.issued.at(-1)!.accessKeyId}`);
+    expect(lines).toContain(`export AWS_SESSION_TOKEN=${h.aws.issued.at(-1)!.sessionToken}`);
     expect(names).toEqual(expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']));
 
     const dir = await mkdtemp(path.join(tmpdir(), 'brevet-env-'));
