@@ -5,7 +5,7 @@ import { decide, isTerminal, type Decision, type LifecycleEvent, type RequestFac
 import { newId } from '../domain/ids.js';
 import { latestCredentialExpiry } from '../credentials/repo.js';
 import type { RequestChange } from './effects.js';
-import { insertReview, lockPendingExtensions, updateRequest, type RequestRow, type ReviewRow } from './repo.js';
+import { insertReview, lockPendingExtensions, updateLockedRequest, type RequestRow, type ReviewRow } from './repo.js';
 
 export function factsOf(request: RequestRow, reviews: readonly ReviewRow[]): RequestFacts {
   return {
@@ -70,7 +70,7 @@ export async function applyDecision(
   const updated =
     decision.status === request.status && decision.window === undefined
       ? request
-      : await updateRequest(tx, request.id, {
+      : await updateLockedRequest(tx, request, {
           status: decision.status,
           ...(request.status === 'pending' && decision.status !== 'pending' ? { decidedAt: now, escalateAt: null } : {}),
           ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
@@ -104,7 +104,7 @@ async function expireExtensionsOf(tx: Tx, clock: Clock, parent: RequestRow): Pro
   for (const extension of await lockPendingExtensions(tx, parent.id)) {
     const decision = decide(factsOf(extension, []), { kind: 'parent-ended' }, clock.now());
     if (!decision.ok) continue;
-    await updateRequest(tx, extension.id, { status: decision.status, decidedAt: clock.now(), escalateAt: null, updatedAt: clock.now() });
+    await updateLockedRequest(tx, extension, { status: decision.status, decidedAt: clock.now(), escalateAt: null, updatedAt: clock.now() });
     for (const event of decision.events) {
       await appendAudit(tx, clock, {
         actor: systemActor,

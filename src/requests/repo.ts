@@ -150,6 +150,20 @@ export async function updateRequest(db: Executor, id: string, changes: Partial<R
   return row;
 }
 
+/**
+ * Updates a request whose row this transaction holds locked, and returns it as now stored without
+ * reading it back: under the lock nothing else changed it, so it is the locked row with the
+ * changes applied (none of which may be a JSON column, which PostgreSQL would store normalised).
+ * A status change is announced as updateRequest does.
+ */
+export async function updateLockedRequest(db: Executor, locked: RequestRow, changes: Partial<Omit<RequestRow, JsonColumn>>): Promise<RequestRow> {
+  const update = db.update(requests).set(changes).where(eq(requests.id, locked.id));
+  await (changes.status === undefined ? update : update.returning({ announced: statusChangeAnnouncement(requests.id) }));
+  const applied = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
+  return { ...locked, ...applied };
+}
+type JsonColumn = 'scope' | 'evidence' | 'slackMessages';
+
 export async function reviewsOf(db: Executor, requestIds: readonly string[]): Promise<ReviewRow[]> {
   if (requestIds.length === 0) return [];
   return db.select().from(reviews).where(inArray(reviews.requestId, [...requestIds])).orderBy(asc(reviews.createdAt), asc(reviews.id));
