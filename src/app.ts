@@ -61,6 +61,14 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   // The API takes JSON only: without Fastify's default text/plain parser a text body is refused
   // as 415 `unsupported-media-type` instead of reaching validation as "must be object".
   app.removeContentTypeParser('text/plain');
+  // An empty body sent as application/json (what many clients send with every POST) is no body:
+  // a route whose body is optional takes it as `{}`, any other answers 400 naming /body.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('preValidation', refuseUnsafeRequest);
   app.addSchema(ProblemSchema);

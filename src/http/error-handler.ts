@@ -55,8 +55,6 @@ export function toProblem(error: unknown): Problem {
       return new Problem('payload-too-large', 'the body is larger than this endpoint accepts');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new Problem('unsupported-media-type', 'send the body as application/json');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return fieldProblem('/body', 'a JSON body is required');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return fieldProblem('/body', 'the body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':

@@ -109,6 +109,10 @@ export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rol
           body: CancelBody,
           response: { 200: Request, ...errorResponses(409) },
         },
+        // The reason is optional, so no body at all (`curl -X POST`) means `{}`.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
       },
       async (request) => cancelRequest(deps, request.caller, request.params.id, request.body.reason ?? null),
     );

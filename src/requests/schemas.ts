@@ -48,7 +48,10 @@ export const ExtendBody = Type.Object(
   { additionalProperties: false, examples: [{ durationSeconds: 3600, justification: 'INC-42: the migration needs another hour' }] },
 );
 
-export const CancelBody = Type.Object({ reason: Type.Optional(MultiLine({ maxLength: 2000 })) }, { additionalProperties: false });
+export const CancelBody = Type.Object(
+  { reason: Type.Optional(MultiLine({ maxLength: 2000 })) },
+  { additionalProperties: false, description: 'May be omitted (no body): the reason is optional.' },
+);
 
 export const RevokeBody = Type.Object({ reason: MultiLine({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false, examples: [{ reason: 'done' }] });
 

@@ -35,8 +35,26 @@ describe('POST /v1/requests/{id}/console', () => {
     expectProblem(await consoleCall().set('content-type', 'application/json').send(raw), 400, 'validation');
   });
 
-  it('accepts no body at all, and an empty object', async () => {
+  it('accepts no body at all, an empty object, and an empty body sent as application/json', async () => {
     expect((await consoleCall()).status).toBe(200);
     expect((await consoleCall().send({})).status).toBe(200);
+    expect((await consoleCall().set('content-type', 'application/json')).status).toBe(200);
+  });
+});
+
+describe('POST /v1/requests/{id}/credentials and /cancel without a body', () => {
+  it('take an empty body sent as application/json (as many clients send every POST) as no body', async () => {
+    const credentials = await h.t.http().post(`/v1/requests/${requestId}/credentials`).set(auth(requester.key)).set('content-type', 'application/json');
+    expect(credentials.status, JSON.stringify(credentials.body)).toBe(200);
+    expect(credentials.body).toHaveProperty('accessKeyId');
+
+    const profile = await createProfile(h.t, { approval: { required: 1, approverGroups: ['sre'] } });
+    const pending = await openRequest(h.t, requester.key, profile.name);
+    const cancelled = await h.t.http().post(`/v1/requests/${pending.id}/cancel`).set(auth(requester.key));
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    const again = await openRequest(h.t, requester.key, profile.name);
+    const cancelledJson = await h.t.http().post(`/v1/requests/${again.id}/cancel`).set(auth(requester.key)).set('content-type', 'application/json');
+    expect(cancelledJson.body.status).toBe('cancelled');
   });
 });

@@ -5712,6 +5712,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description May be omitted (no body): the reason is optional. */
         requestBody: {
             content: {
                 /**
