@@ -63,10 +63,11 @@ export const AUDIT_INSERT = `insert into audit_events (id, occurred_at, actor_id
 
 /**
  * AUDIT_WITH and AUDIT_INSERT as one SQL text, the events taken from parameter `param` (`$n`);
- * with `onlyWhen` (an SQL condition), the events are inserted only when it holds.
+ * with `onlyWhen` (an SQL condition), the events are inserted only when it holds; `returning` ends
+ * the INSERT (the caller learns from its rows whether anything was written).
  */
-export function auditStatementText(param: string, moreWith = '', onlyWhen = ''): string {
-  return `with ${AUDIT_WITH.replace(EVENTS_PARAM, param)}${moreWith === '' ? '' : `,\n  ${moreWith}`}\n${AUDIT_INSERT}${onlyWhen === '' ? '' : `\n  where ${onlyWhen}`}`;
+export function auditStatementText(param: string, moreWith = '', onlyWhen = '', returning = ''): string {
+  return `with ${AUDIT_WITH.replace(EVENTS_PARAM, param)}${moreWith === '' ? '' : `,\n  ${moreWith}`}\n${AUDIT_INSERT}${onlyWhen === '' ? '' : `\n  where ${onlyWhen}`}${returning === '' ? '' : `\n  returning ${returning}`}`;
 }
 
 const APPEND_AUDIT: Statement = { name: 'append_audit', text: auditStatementText('$1') };

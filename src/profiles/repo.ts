@@ -123,3 +123,29 @@ export async function isProfileDeleted(db: Executor, id: string): Promise<boolea
   const [row] = await db.select({ deletedAt: profiles.deletedAt }).from(profiles).where(eq(profiles.id, id));
   return row === undefined || row.deletedAt !== null;
 }
+
+/**
+ * The current version last read per profile reference (id or name), per database handle: what a
+ * create may plan with before it has read anything. Never trusted on its own — the create writes
+ * only if the version is still current and confirms it before any other answer (see
+ * requests/create-request.ts) — so a stale entry costs a read, never a decision. Bounded: the
+ * oldest reference is dropped past REMEMBERED_REFS.
+ */
+const remembered = new WeakMap<Executor, Map<string, ProfileVersion>>();
+const REMEMBERED_REFS = 256;
+
+export function rememberedProfile(db: Executor, ref: string): ProfileVersion | undefined {
+  return remembered.get(db)?.get(ref);
+}
+
+export function rememberProfile(db: Executor, ref: string, version: ProfileVersion): void {
+  let byRef = remembered.get(db);
+  if (byRef === undefined) remembered.set(db, (byRef = new Map()));
+  byRef.delete(ref);
+  if (byRef.size >= REMEMBERED_REFS) byRef.delete(byRef.keys().next().value!);
+  byRef.set(ref, version);
+}
+
+export function forgetProfile(db: Executor, ref: string): void {
+  remembered.get(db)?.delete(ref);
+}

@@ -1,27 +1,27 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../adapters/clock.js';
 import { canonicalJson } from '../audit/proof.js';
-import { appendAudit, auditEventsJson, systemActor, type AuditEntry } from '../audit/writer.js';
+import { appendAudit, auditEventsJson } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { hasMfa, type Caller } from '../domain/caller.js';
 import { checkConditions } from '../domain/conditions.js';
 import { newId } from '../domain/ids.js';
-import { nextEscalationAt } from '../domain/escalation.js';
-import { decideOnCreation, type Decision, type LifecycleEvent } from '../domain/lifecycle.js';
+import { decideOnCreation } from '../domain/lifecycle.js';
 import { MIN_SESSION_SECONDS, type ProfileDefinition } from '../domain/profile.js';
 import { checkScope, sessionPolicyFor, type Scope } from '../domain/session-policy.js';
 import { refuseErrors, validatePolicy, type ValidateDeps } from '../evidence/validate-policy.js';
 import { checkSensitiveAccess, type SensitiveAccessDeps } from '../evidence/sensitive-access.js';
-import { approvalsRequiredFor, raisesApprovals, type Evidence } from '../domain/evidence.js';
+import { approvalsRequiredFor, raisesApprovals } from '../domain/evidence.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
-import { findCurrentProfile, type ProfileVersion } from '../profiles/repo.js';
+import { findCurrentProfile, forgetProfile, rememberedProfile, rememberProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
+import { creationEvents, newRequestRow, type Plan } from './new-request.js';
 import { onCallScheduleOf, type OnCallDeps } from './on-call-approval.js';
 import { recordChanges, scheduleChanges, type RequestEffects } from './effects.js';
 import { holdOpenPendingCap, OpenPendingCapReached } from './open-pending-cap.js';
-import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequestWithAudit, type RequestRow } from './repo.js';
+import { claimIdempotencyKey, findIdempotencyKey, findRequest, insertRequestWithAudit } from './repo.js';
 import { loadRequestView } from './read-requests.js';
 import { requestApiView, type RequestApiView } from './view.js';
 
@@ -67,9 +67,108 @@ export async function createRequest(
     if (replay !== undefined) return { view: replay, replayed: true };
   }
 
+  // The profile version an earlier create read spares this one the read. Nothing decided from it
+  // counts unless it is still current: the INSERT writes only if it is (in its own snapshot), and a
+  // refusal or a 400 is answered only after a fresh read shows it unchanged. A changed, renamed or
+  // deleted profile costs one more round trip, never a request judged by an old version.
+  const remembered = rememberedProfile(deps.db, input.profile);
+  if (remembered !== undefined) {
+    try {
+      return await createFor(deps, caller, input, idempotency, { profile: remembered, confirm: () => confirmCurrent(deps, input.profile, remembered) });
+    } catch (error) {
+      if (!(error instanceof ProfileChanged)) throw error;
+    }
+  }
   const profile = await findCurrentProfile(deps.db, input.profile);
   if (profile === undefined) throw noSuchProfile(input.profile);
+  rememberProfile(deps.db, input.profile, profile);
+  return createFor(deps, caller, input, idempotency, { profile });
+}
+
+/** The profile version a create was judged by is no longer current: it starts again with a fresh read. */
+class ProfileChanged extends Error {}
+
+async function confirmCurrent(deps: Deps, ref: string, remembered: ProfileVersion): Promise<void> {
+  const fresh = await findCurrentProfile(deps.db, ref);
+  if (fresh !== undefined && fresh.profile.id === remembered.profile.id && fresh.profile.name === remembered.profile.name && fresh.version === remembered.version) return;
+  forgetProfile(deps.db, ref);
+  throw new ProfileChanged();
+}
+
+/** A refusal decided while planning, audited (SPEC §3 rule 9) once the profile it was judged by is confirmed. */
+class Refused extends Error {
+  constructor(
+    readonly problem: Problem,
+    readonly reason: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(reason);
+  }
+}
+
+async function createFor(
+  deps: Deps,
+  caller: Caller,
+  input: NewRequest,
+  idempotency: { key: string; requestHash: string } | undefined,
+  source: { profile: ProfileVersion; confirm?: () => Promise<void> },
+): Promise<{ view: RequestApiView; replayed: boolean }> {
+  const { profile, confirm } = source;
   const now = deps.clock.now();
+  const prepared = await prepare(deps, caller, profile, input, now).catch(async (error: unknown) => {
+    await confirm?.();
+    if (error instanceof Refused) await auditRefusal(deps, caller, profile, error.reason, error.extra);
+    throw error instanceof Refused ? error.problem : error;
+  });
+  const { request, decision, audit } = prepared;
+  const change = { requestId: request.id, events: ['request.created' as const, ...decision.events], known: { request, profileName: profile.profile.name } };
+  // A remembered version is written only if it is still the current one (see createRequest).
+  const ifProfileNamed = confirm === undefined ? undefined : profile.profile.name;
+
+  // The common case needs no transaction of its own: nothing to claim, no cap to hold, no outbox
+  // rows. The request and its events are then one statement, committed by itself.
+  const capped = decision.status === 'pending' && profile.definition.requesters.maxOpenPending > 0;
+  const recorded = idempotency === undefined && !capped ? deps.effects.recordWithoutWrites(change) : undefined;
+  if (recorded !== undefined) {
+    if (!(await insertRequestWithAudit(deps.db, request, audit, ifProfileNamed))) throw new ProfileChanged();
+    await scheduleChanges(deps.effects, [recorded]);
+    return { view: requestApiView(request, [], profile.profile.name), replayed: false };
+  }
+
+  const created = await deps.db.transaction(async (tx) => {
+    if (idempotency !== undefined) {
+      const claim = await claimIdempotencyKey(tx, {
+        principalId: caller.id,
+        key: idempotency.key,
+        requestHash: idempotency.requestHash,
+        requestId: request.id,
+        createdAt: now,
+      });
+      if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
+    }
+    if (decision.status === 'pending') await holdOpenPendingCap(tx, caller, profile);
+    if (!(await insertRequestWithAudit(tx, request, audit, ifProfileNamed))) throw new ProfileChanged();
+    return { kind: 'created' as const, changes: await recordChanges(deps.effects, tx, [change]) };
+  }).catch(async (error: unknown) => {
+    // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
+    // the refusal is audited in a transaction of its own, as other refusals are.
+    if (!(error instanceof OpenPendingCapReached)) throw error;
+    await confirm?.();
+    await auditRefusal(deps, caller, profile, 'max-open-pending', { maxOpenPending: error.cap });
+    throw error.problem;
+  });
+
+  if (created.kind === 'replay') {
+    if (created.requestHash !== idempotency?.requestHash) throw idempotencyMismatch();
+    return { view: await viewOf(deps, created.requestId), replayed: true };
+  }
+  await scheduleChanges(deps.effects, created.changes);
+  // A new request has no reviews yet, and its profile's name was read with it: nothing to read again.
+  return { view: requestApiView(request, [], profile.profile.name), replayed: false };
+}
+
+/** Everything a create decides before it writes: the plan, the checks that call out, the decision, the row and its events. */
+async function prepare(deps: Deps, caller: Caller, profile: ProfileVersion, input: NewRequest, now: Date) {
   const planned = await planOrRefuse(deps, caller, profile, input, now);
   // Outside any transaction, like every network call below: no row is locked while AWS or PagerDuty answer.
   const approval = profile.definition.approval;
@@ -87,153 +186,14 @@ export async function createRequest(
   if (!decision.ok) throw new Error('a new request cannot be refused by the lifecycle');
   const request = newRequestRow(plan, decision, { caller, profile, evidence, now });
   const audit = auditEventsJson(creationEvents(request, decision.events, { caller, profile, plan, evidence, onCallSchedule }), deps.clock);
-  const change = { requestId: request.id, events: ['request.created' as const, ...decision.events], known: { request, profileName: profile.profile.name } };
-
-  // The common case needs no transaction of its own: nothing to claim, no cap to hold, no outbox
-  // rows. The request and its events are then one statement, committed by itself.
-  const capped = decision.status === 'pending' && profile.definition.requesters.maxOpenPending > 0;
-  const recorded = idempotency === undefined && !capped ? deps.effects.recordWithoutWrites(change) : undefined;
-  if (recorded !== undefined) {
-    await insertRequestWithAudit(deps.db, request, audit);
-    await scheduleChanges(deps.effects, [recorded]);
-    return { view: requestApiView(request, [], profile.profile.name), replayed: false };
-  }
-
-  const created = await deps.db.transaction(async (tx) => {
-    if (idempotency !== undefined) {
-      const claim = await claimIdempotencyKey(tx, {
-        principalId: caller.id,
-        key: idempotency.key,
-        requestHash: idempotency.requestHash,
-        requestId: request.id,
-        createdAt: now,
-      });
-      if (!claim.claimed) return { kind: 'replay' as const, requestId: claim.requestId, requestHash: claim.requestHash };
-    }
-    if (decision.status === 'pending') await holdOpenPendingCap(tx, caller, profile);
-    await insertRequestWithAudit(tx, request, audit);
-    return { kind: 'created' as const, changes: await recordChanges(deps.effects, tx, [change]) };
-  }).catch(async (error: unknown) => {
-    // Over the cap, the transaction rolled back (an Idempotency-Key it claimed is free again);
-    // the refusal is audited in a transaction of its own, as other refusals are.
-    if (error instanceof OpenPendingCapReached) await auditRefusal(deps, caller, profile, 'max-open-pending', { maxOpenPending: error.cap });
-    throw error instanceof OpenPendingCapReached ? error.problem : error;
-  });
-
-  if (created.kind === 'replay') {
-    if (created.requestHash !== idempotency?.requestHash) throw idempotencyMismatch();
-    return { view: await viewOf(deps, created.requestId), replayed: true };
-  }
-  await scheduleChanges(deps.effects, created.changes);
-  // A new request has no reviews yet, and its profile's name was read with it: nothing to read again.
-  return { view: requestApiView(request, [], profile.profile.name), replayed: false };
+  return { request, decision, audit };
 }
-
-/** The new request's row, every column set: it is stored as it is and nothing is read back. */
-function newRequestRow(
-  plan: Plan,
-  decision: Extract<Decision, { ok: true }>,
-  context: { caller: Caller; profile: ProfileVersion; evidence: Evidence | null; now: Date },
-): RequestRow {
-  const { caller, profile, now } = context;
-  const pending = decision.status === 'pending';
-  return {
-    id: plan.id,
-    kind: 'access',
-    parentId: null,
-    profileId: profile.profile.id,
-    profileVersion: profile.version,
-    requesterId: caller.id,
-    status: decision.status,
-    durationSeconds: plan.durationSeconds,
-    justification: plan.justification,
-    ticket: plan.ticket,
-    scope: plan.scope,
-    startsAt: decision.window?.startsAt ?? plan.startsAt,
-    endsAt: decision.window?.endsAt ?? plan.endsAt,
-    approvalsRequired: plan.approvalsRequired,
-    breakGlass: plan.breakGlass,
-    pendingExpiresAt: plan.pendingExpiresAt,
-    remindAt: plan.remindAt,
-    remindedAt: null,
-    decidedAt: pending ? null : now,
-    escalateAt: pending ? nextEscalationAt(profile.definition.approval.escalation, 0, now, plan.pendingExpiresAt) : null,
-    escalatedTiers: 0,
-    endingNoticeAt: null,
-    revokedReason: null,
-    denyPolicyStatus: null,
-    revocationCleanupAt: null,
-    evidence: context.evidence,
-    slackChannel: profile.definition.notify.slackChannel,
-    slackMessages: [],
-    slackRender: 0,
-    slackPostingUntil: null,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
-
-/** `request.created`, then the events of the decision taken at creation (approval, activation). */
-function creationEvents(
-  request: RequestRow,
-  events: readonly LifecycleEvent[],
-  context: { caller: Caller; profile: ProfileVersion; plan: Plan; evidence: Evidence | null; onCallSchedule: string | null },
-): AuditEntry[] {
-  const { caller, profile, plan, evidence, onCallSchedule } = context;
-  const about = { requestId: request.id, profileId: request.profileId, sourceIp: caller.sourceIp };
-  const created: AuditEntry = {
-    ...about,
-    actor: actorOf(caller),
-    action: 'request.created',
-    details: {
-      profileVersion: profile.version,
-      durationSeconds: request.durationSeconds,
-      justification: request.justification,
-      ticket: request.ticket,
-      startsAt: plan.startsAt?.toISOString() ?? null,
-      scope: request.scope,
-      breakGlass: request.breakGlass,
-      approvalsRequired: request.approvalsRequired,
-      ...(evidence === null ? {} : { evidence }),
-    },
-  };
-  const window = { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null };
-  return [
-    created,
-    ...events.map((event): AuditEntry => {
-      if (onCallSchedule === null) return { ...about, actor: actorOf(caller), action: event, details: { ...window, breakGlass: request.breakGlass } };
-      const provider = profile.definition.approval.onCall!.provider;
-      return {
-        ...about,
-        actor: systemActor,
-        action: event,
-        details: { ...window, breakGlass: false, ...(event === 'request.approved' ? { reason: 'on-call', provider, scheduleId: onCallSchedule } : {}) },
-      };
-    }),
-  ];
-}
-
-type Plan = Pick<
-  RequestRow,
-  | 'id'
-  | 'durationSeconds'
-  | 'justification'
-  | 'ticket'
-  | 'scope'
-  | 'startsAt'
-  | 'endsAt'
-  | 'approvalsRequired'
-  | 'breakGlass'
-  | 'pendingExpiresAt'
-  | 'remindAt'
->;
 
 /** Everything decided before the transaction: eligibility, input rules, conditions. */
 async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion, input: NewRequest, now: Date): Promise<Plan> {
   const definition = profile.definition;
-  const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}): Promise<never> => {
-    await auditRefusal(deps, caller, profile, reason, extra);
-    throw problem;
+  const refuse = (problem: Problem, reason: string, extra: Record<string, unknown> = {}): never => {
+    throw new Refused(problem, reason, extra);
   };
 
   if (!mayRequest(definition, caller)) {

@@ -16,42 +16,45 @@ export async function insertRequest(db: Executor, row: typeof requests.$inferIns
   return inserted!;
 }
 
-/** Every column of `requests`, in the order insertRequestWithAudit's parameters take them. */
+/** Every column of `requests` with its SQL type, in the order insertRequestWithAudit's parameters take them. */
 const REQUEST_COLUMNS = [
-  ['id', 'id'],
-  ['kind', 'kind'],
-  ['parent_id', 'parentId'],
-  ['profile_id', 'profileId'],
-  ['profile_version', 'profileVersion'],
-  ['requester_id', 'requesterId'],
-  ['status', 'status'],
-  ['duration_seconds', 'durationSeconds'],
-  ['justification', 'justification'],
-  ['ticket', 'ticket'],
-  ['scope', 'scope'],
-  ['starts_at', 'startsAt'],
-  ['ends_at', 'endsAt'],
-  ['approvals_required', 'approvalsRequired'],
-  ['break_glass', 'breakGlass'],
-  ['pending_expires_at', 'pendingExpiresAt'],
-  ['remind_at', 'remindAt'],
-  ['reminded_at', 'remindedAt'],
-  ['decided_at', 'decidedAt'],
-  ['escalate_at', 'escalateAt'],
-  ['escalated_tiers', 'escalatedTiers'],
-  ['ending_notice_at', 'endingNoticeAt'],
-  ['revoked_reason', 'revokedReason'],
-  ['deny_policy_status', 'denyPolicyStatus'],
-  ['revocation_cleanup_at', 'revocationCleanupAt'],
-  ['evidence', 'evidence'],
-  ['slack_channel', 'slackChannel'],
-  ['slack_messages', 'slackMessages'],
-  ['slack_render', 'slackRender'],
-  ['slack_posting_until', 'slackPostingUntil'],
-  ['created_at', 'createdAt'],
-  ['updated_at', 'updatedAt'],
-] as const satisfies readonly (readonly [string, keyof RequestRow])[];
-const JSONB_COLUMNS = new Set<keyof RequestRow>(['scope', 'evidence', 'slackMessages']);
+  ['id', 'id', 'text'],
+  ['kind', 'kind', 'text'],
+  ['parent_id', 'parentId', 'text'],
+  ['profile_id', 'profileId', 'text'],
+  ['profile_version', 'profileVersion', 'integer'],
+  ['requester_id', 'requesterId', 'text'],
+  ['status', 'status', 'text'],
+  ['duration_seconds', 'durationSeconds', 'integer'],
+  ['justification', 'justification', 'text'],
+  ['ticket', 'ticket', 'text'],
+  ['scope', 'scope', 'jsonb'],
+  ['starts_at', 'startsAt', 'timestamptz'],
+  ['ends_at', 'endsAt', 'timestamptz'],
+  ['approvals_required', 'approvalsRequired', 'integer'],
+  ['break_glass', 'breakGlass', 'boolean'],
+  ['pending_expires_at', 'pendingExpiresAt', 'timestamptz'],
+  ['remind_at', 'remindAt', 'timestamptz'],
+  ['reminded_at', 'remindedAt', 'timestamptz'],
+  ['decided_at', 'decidedAt', 'timestamptz'],
+  ['escalate_at', 'escalateAt', 'timestamptz'],
+  ['escalated_tiers', 'escalatedTiers', 'integer'],
+  ['ending_notice_at', 'endingNoticeAt', 'timestamptz'],
+  ['revoked_reason', 'revokedReason', 'text'],
+  ['deny_policy_status', 'denyPolicyStatus', 'text'],
+  ['revocation_cleanup_at', 'revocationCleanupAt', 'timestamptz'],
+  ['evidence', 'evidence', 'jsonb'],
+  ['slack_channel', 'slackChannel', 'text'],
+  ['slack_messages', 'slackMessages', 'jsonb'],
+  ['slack_render', 'slackRender', 'integer'],
+  ['slack_posting_until', 'slackPostingUntil', 'timestamptz'],
+  ['created_at', 'createdAt', 'timestamptz'],
+  ['updated_at', 'updatedAt', 'timestamptz'],
+] as const satisfies readonly (readonly [string, keyof RequestRow, string])[];
+const COLUMN_LIST = REQUEST_COLUMNS.map(([column]) => column).join(', ');
+const EVENTS_PARAM = `$${REQUEST_COLUMNS.length + 1}`;
+const PROFILE_NAME_PARAM = `$${REQUEST_COLUMNS.length + 2}`;
+const param = (key: keyof RequestRow) => `$${REQUEST_COLUMNS.findIndex(([, k]) => k === key) + 1}`;
 
 /**
  * A new request and its audit events in one statement (so one round trip, and PostgreSQL commits
@@ -60,14 +63,38 @@ const JSONB_COLUMNS = new Set<keyof RequestRow>(['scope', 'evidence', 'slackMess
  */
 const INSERT_WITH_AUDIT: Statement = {
   name: 'insert_request_with_audit',
+  text: auditStatementText(EVENTS_PARAM, `inserted as (insert into requests (${COLUMN_LIST}) values (${REQUEST_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}))`),
+};
+
+/**
+ * The same, on condition that the row's profile version is still the profile's current one (same
+ * id, name and version, not deleted), read in the statement's own snapshot: otherwise nothing is
+ * written and no row comes back.
+ */
+const INSERT_WITH_AUDIT_IF_CURRENT: Statement = {
+  name: 'insert_request_with_audit_if_current',
   text: auditStatementText(
-    `$${REQUEST_COLUMNS.length + 1}`,
-    `inserted as (insert into requests (${REQUEST_COLUMNS.map(([column]) => column).join(', ')}) values (${REQUEST_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}))`,
+    EVENTS_PARAM,
+    `inserted as (
+    insert into requests (${COLUMN_LIST})
+    select ${REQUEST_COLUMNS.map(([, , type], i) => `$${i + 1}::${type}`).join(', ')}
+    where exists (
+      select 1 from profiles p
+      where p.id = ${param('profileId')}::text and p.current_version = ${param('profileVersion')}::integer and p.name = ${PROFILE_NAME_PARAM}::text and p.deleted_at is null
+    )
+    returning 1
+  )`,
+    'exists (select 1 from inserted)',
+    '1',
   ),
 };
 
-/** Outside a transaction, the request and its events commit together by themselves. */
-export async function insertRequestWithAudit(db: Executor, row: RequestRow, auditEventsJson: string): Promise<void> {
+/**
+ * Inserts the request and its events (outside a transaction, they commit together by themselves).
+ * With `ifProfileNamed`, only when the row's profile version is still current under that name:
+ * false when it is not, and nothing was written.
+ */
+export async function insertRequestWithAudit(db: Executor, row: RequestRow, auditEventsJson: string, ifProfileNamed?: string): Promise<boolean> {
   const values: unknown[] = REQUEST_COLUMNS.map(([, key]) => {
     const value = row[key];
     if (value === null || value === undefined) return null;
@@ -75,8 +102,14 @@ export async function insertRequestWithAudit(db: Executor, row: RequestRow, audi
     return JSONB_COLUMNS.has(key) ? JSON.stringify(value) : value;
   });
   values.push(auditEventsJson);
-  await runStatement(db, INSERT_WITH_AUDIT, values);
+  if (ifProfileNamed === undefined) {
+    await runStatement(db, INSERT_WITH_AUDIT, values);
+    return true;
+  }
+  values.push(ifProfileNamed);
+  return (await runStatement(db, INSERT_WITH_AUDIT_IF_CURRENT, values)).length > 0;
 }
+const JSONB_COLUMNS = new Set<keyof RequestRow>(['scope', 'evidence', 'slackMessages']);
 
 export async function findRequest(db: Executor, id: string): Promise<RequestRow | undefined> {
   const [row] = await db.select().from(requests).where(eq(requests.id, id));
