@@ -1,11 +1,11 @@
 import type { Clock } from '../adapters/clock.js';
-import { appendAudit, appendAudits, systemActor, type AuditActor } from '../audit/writer.js';
+import { appendAudit, appendAudits, auditEventsJson, systemActor, type AuditActor } from '../audit/writer.js';
 import type { Tx } from '../db/client.js';
 import { decide, isTerminal, type Decision, type LifecycleEvent, type RequestFacts, type RequestStatus } from '../domain/lifecycle.js';
 import { newId } from '../domain/ids.js';
 import { latestCredentialExpiry } from '../credentials/repo.js';
 import type { RequestChange } from './effects.js';
-import { insertReview, lockPendingExtensions, updateLockedRequest, type RequestRow, type ReviewRow } from './repo.js';
+import { insertReviewWithAudit, lockPendingExtensions, updateLockedRequest, type RequestRow, type ReviewRow } from './repo.js';
 
 export function factsOf(request: RequestRow, reviews: readonly ReviewRow[]): RequestFacts {
   return {
@@ -53,20 +53,19 @@ export async function applyDecision(
   context: TransitionContext,
 ): Promise<Applied> {
   const now = clock.now();
-  let review: ReviewRow | undefined;
-  if (decision.recordsReview && context.review !== undefined) {
-    review = {
-      id: newId('rev'),
-      requestId: request.id,
-      reviewerId: context.actor.id,
-      decision: context.review.decision,
-      comment: context.review.comment,
-      channel: context.review.channel,
-      postHoc: decision.postHoc,
-      createdAt: now,
-    };
-    await insertReview(tx, review);
-  }
+  const review: ReviewRow | undefined =
+    decision.recordsReview && context.review !== undefined
+      ? {
+          id: newId('rev'),
+          requestId: request.id,
+          reviewerId: context.actor.id,
+          decision: context.review.decision,
+          comment: context.review.comment,
+          channel: context.review.channel,
+          postHoc: decision.postHoc,
+          createdAt: now,
+        }
+      : undefined;
   const updated =
     decision.status === request.status && decision.window === undefined
       ? request
@@ -78,18 +77,17 @@ export async function applyDecision(
           ...(decision.status === 'revoked' && context.revocation === 'deny-policy' ? await denyPolicyMark(tx, request, now) : {}),
           updatedAt: now,
         });
-  await appendAudits(
-    tx,
-    clock,
-    decision.events.map((event) => ({
-      actor: context.actor,
-      action: event,
-      requestId: request.id,
-      profileId: request.profileId,
-      sourceIp: context.sourceIp,
-      details: eventDetails(event, updated, decision, context),
-    })),
-  );
+  const events = decision.events.map((event) => ({
+    actor: context.actor,
+    action: event,
+    requestId: request.id,
+    profileId: request.profileId,
+    sourceIp: context.sourceIp,
+    details: eventDetails(event, updated, decision, context),
+  }));
+  // The review and the events that record it go in one statement.
+  if (review === undefined) await appendAudits(tx, clock, events);
+  else await insertReviewWithAudit(tx, review, auditEventsJson(events, clock));
   const followUps = request.kind === 'access' && isTerminal(decision.status) && !isTerminal(request.status) ? await expireExtensionsOf(tx, clock, request) : [];
   return { request: updated, review, followUps };
 }

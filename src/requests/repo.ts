@@ -209,8 +209,21 @@ export async function profileNamesOf(db: Executor, profileIds: readonly string[]
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
-export async function insertReview(db: Executor, row: typeof reviews.$inferInsert): Promise<void> {
-  await db.insert(reviews).values(row);
+/**
+ * A review and the audit events of the decision it makes in one statement (one round trip); see
+ * audit/writer.ts for how the events are appended.
+ */
+const INSERT_REVIEW_WITH_AUDIT: Statement = {
+  name: 'insert_review_with_audit',
+  text: auditStatementText(
+    '$9',
+    `review as (insert into reviews (id, request_id, reviewer_id, decision, comment, channel, post_hoc, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8))`,
+  ),
+};
+
+export async function insertReviewWithAudit(db: Executor, row: ReviewRow, auditEventsJson: string): Promise<void> {
+  const values = [row.id, row.requestId, row.reviewerId, row.decision, row.comment, row.channel, row.postHoc, row.createdAt.toISOString(), auditEventsJson];
+  await runStatement(db, INSERT_REVIEW_WITH_AUDIT, values);
 }
 
 /** How many of the requester's requests on the profile (any version) wait for a decision. */
