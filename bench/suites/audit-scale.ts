@@ -94,7 +94,7 @@ export async function auditAtScale(): Promise<void> {
       ['action', () => 'action=credentials.issued'],
       ['profileId+action', () => `profileId=${pick(ids.profiles)}&action=request.created`],
       ['from/to (1 day)', range(1)],
-      ['from/to (1 day), order=asc', () => `${range(1)()}&order=asc`],
+      ['from/to (1 day), order=desc', () => `${range(1)()}&order=desc`],
       ['from/to (7 days)', range(7)],
     ];
     for (const [label, query] of queries) {

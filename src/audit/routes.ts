@@ -43,7 +43,8 @@ const AuditQuery = Type.Object(
     ...filterFields,
     cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,19}$', description: 'nextCursor of the previous page' })),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-    order: Type.Union([Type.Literal('desc'), Type.Literal('asc')], { default: 'desc' }),
+    // Oldest first, in id order as SPEC §6/§7.1 show a request's trail (request.created first); desc on demand.
+    order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: '`asc` (default): oldest first, in id order; `desc`: newest first' }),
   },
   { additionalProperties: false },
 );
@@ -124,7 +125,7 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'audit
       {
         schema: {
           operationId: 'queryAudit',
-          summary: 'Audit events, newest first by default (auditors and admins; others: their own requests)',
+          summary: 'Audit events, oldest first (id order) by default (auditors and admins; others: their own requests)',
           tags: ['audit'],
           querystring: AuditQuery,
           response: { 200: Type.Object({ items: Type.Array(AuditEvent), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses() },

@@ -1,5 +1,5 @@
 // SPEC §6, §7: GET /v1/audit filters (actor, action, requestId, profileId, from, to) alone and
-// combined, newest first unless order=asc, keyset pagination with limit ≤ 500, bad input → 400.
+// combined, oldest first (id order) unless order=desc, keyset pagination with limit ≤ 500, bad input → 400.
 // The trail is built through the API at chosen clock times, plus events appended with SQL at
 // times the API cannot produce (out of id order, on a range boundary); the expected answer of
 // every query is computed from the table itself.
@@ -94,7 +94,7 @@ afterAll(async () => {
 });
 
 /** What a query should return, from the table: every filter is an exact match, time is [from, to). */
-function expected(query: Query, order: 'asc' | 'desc' = 'desc'): AuditEvent[] {
+function expected(query: Query, order: 'asc' | 'desc' = 'asc'): AuditEvent[] {
   const matches = trail.filter(
     (e) =>
       (query['actor'] === undefined || e.actor.id === query['actor']) &&
@@ -133,7 +133,7 @@ describe('filters', () => {
     ],
   ];
 
-  it.each(cases)('%s returns exactly the matching events, newest first', async (_name, build) => {
+  it.each(cases)('%s returns exactly the matching events, oldest first', async (_name, build) => {
     const query = build();
     const want = expected(query);
     expect(want.length).toBeGreaterThan(0);
@@ -141,14 +141,14 @@ describe('filters', () => {
     const page = await auditPage(t, t.adminKey, { ...query, limit: 500 });
     expect(page.items).toStrictEqual(want);
     expect(page.nextCursor).toBeNull();
-    expect(ids(await auditAll(t, t.adminKey, { ...query, order: 'asc' }, 2))).toEqual(ids(expected(query, 'asc')));
+    expect(ids(await auditAll(t, t.adminKey, { ...query, order: 'desc' }, 2))).toEqual(ids(expected(query, 'desc')));
   });
 
   it('knows the trail it is checked against', async () => {
     // Hand-checked facts, so the oracle above cannot agree with the API by being wrong the same way.
     const created = await auditPage(t, t.adminKey, { actor: alice.id, action: 'request.created' });
-    expect(created.items.map((e) => e.requestId)).toEqual([requests.r3, requests.r1]);
-    const r1 = await auditPage(t, t.adminKey, { requestId: requests.r1, order: 'asc' });
+    expect(created.items.map((e) => e.requestId)).toEqual([requests.r1, requests.r3]);
+    const r1 = await auditPage(t, t.adminKey, { requestId: requests.r1 });
     expect(r1.items.map((e) => e.action)).toEqual(['request.created', 'review.approved', 'request.approved', 'request.activated', 'request.reminded']);
     expect(r1.items.at(-1)!.id).toBe(raw.boundary!.id);
     const r2 = await auditPage(t, t.adminKey, { requestId: requests.r2 });
@@ -189,8 +189,10 @@ describe('filters', () => {
 });
 
 describe('order and pagination', () => {
-  it('is newest first by default and oldest first with order=asc', async () => {
-    const newest = await auditPage(t, t.adminKey, { limit: 500 });
+  it('is oldest first (id order, as SPEC §7.1 shows a trail) by default and newest first with order=desc', async () => {
+    const oldestByDefault = await auditPage(t, t.adminKey, { limit: 500 });
+    expect(oldestByDefault.items).toStrictEqual(trail);
+    const newest = await auditPage(t, t.adminKey, { limit: 500, order: 'desc' });
     expect(newest.items).toStrictEqual([...trail].reverse());
     const oldest = await auditPage(t, t.adminKey, { limit: 500, order: 'asc' });
     expect(oldest.items).toStrictEqual(trail);
@@ -272,9 +274,9 @@ describe('bad input is a 400 naming the field', () => {
   });
 
   it('accepts the largest 64-bit cursor', async () => {
-    const page = await auditPage(t, t.adminKey, { cursor: '9223372036854775807' });
+    const page = await auditPage(t, t.adminKey, { cursor: '9223372036854775807', order: 'desc' });
     expect(ids(page.items)).toEqual(ids([...trail].reverse()).slice(0, 100));
-    expect(await auditPage(t, t.adminKey, { cursor: '9223372036854775807', order: 'asc' })).toEqual({ items: [], nextCursor: null });
+    expect(await auditPage(t, t.adminKey, { cursor: '9223372036854775807' })).toEqual({ items: [], nextCursor: null });
   });
 
   it('needs authentication', async () => {

@@ -328,7 +328,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit events, newest first by default (auditors and admins; others: their own requests) */
+        /** Audit events, oldest first (id order) by default (auditors and admins; others: their own requests) */
         get: operations["queryAudit"];
         put?: never;
         post?: never;
@@ -7344,7 +7344,8 @@ export interface operations {
                 /** @description nextCursor of the previous page */
                 cursor?: string;
                 limit: number;
-                order: "desc" | "asc";
+                /** @description `asc` (default): oldest first, in id order; `desc`: newest first */
+                order: "asc" | "desc";
             };
             header?: never;
             path?: never;
@@ -7352,7 +7353,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK: audit events, newest first by default (auditors and admins; others: their own requests) */
+            /** @description OK: audit events, oldest first (id order) by default (auditors and admins; others: their own requests) */
             200: {
                 headers: {
                     [name: string]: unknown;
