@@ -36,6 +36,13 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
   return async (app) => {
     // Raw text: the signature covers the exact bytes Slack sent.
     app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    // SPEC §3 rule 8: a call without Slack's signature headers is 401 whatever it carries, before
+    // its body is even read (a JSON or text body included; ssl_check included).
+    app.addHook('onRequest', async (request) => {
+      if (header(request, 'x-slack-signature') === undefined || header(request, 'x-slack-request-timestamp') === undefined) {
+        throw new Problem('unauthenticated', 'missing Slack signature');
+      }
+    });
 
     const signedForm = (request: FastifyRequest): URLSearchParams => {
       if (!String(request.headers['content-type'] ?? '').startsWith(FORM) || typeof request.body !== 'string') {
@@ -58,8 +65,8 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
     const routeOptions = { bodyLimit: SLACK_BODY_LIMIT, schema: { hide: true } };
 
     app.post('/integrations/slack/interactions', routeOptions, async (request, reply) => {
-      if (isSslCheck(request)) return reply.status(200).send();
       const form = signedForm(request);
+      if (isSslCheck(form)) return reply.status(200).send();
       let payload: unknown;
       try {
         payload = JSON.parse(form.get('payload') ?? '');
@@ -84,8 +91,8 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
     });
 
     app.post('/integrations/slack/commands', routeOptions, async (request, reply) => {
-      if (isSslCheck(request)) return reply.status(200).send();
       const form = signedForm(request);
+      if (isSslCheck(form)) return reply.status(200).send();
       requireConfiguredOrigin(form.get('team_id') ?? undefined, form.get('api_app_id') ?? undefined);
       const user = form.get('user_id');
       if (user === null) throw new Problem('validation', 'user_id is missing', { errors: [{ field: '/body/user_id', message: 'is required' }] });
@@ -100,7 +107,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/** Slack's certificate check: answered, nothing done. */
-function isSslCheck(request: FastifyRequest): boolean {
-  return typeof request.body === 'string' && new URLSearchParams(request.body).get('ssl_check') === '1';
+/** Slack's certificate check (signed like any call): answered, nothing done. */
+function isSslCheck(form: URLSearchParams): boolean {
+  return form.get('ssl_check') === '1';
 }

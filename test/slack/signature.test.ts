@@ -139,20 +139,29 @@ describe('the Slack routes over HTTP', () => {
     expect(await statusOf(h.t, s.request.id)).toBe('active');
   });
 
-  it('answers ssl_check=1 with 200 and does nothing, whatever else the body carries', async () => {
+  it('answers a signed ssl_check=1 with 200 and does nothing, whatever else the body carries; an unsigned one is 401', async () => {
     const s = await scenario();
     for (const path of [interactions, '/integrations/slack/commands']) {
-      const response = await h.t.http().post(path).set({ 'content-type': FORM }).send('ssl_check=1&token=legacy-verification-token');
+      const body = 'ssl_check=1&token=legacy-verification-token';
+      const response = await postSigned(h, path, body);
       expect(response.status).toBe(200);
       expect(response.text).toBe('');
+      expectProblem(await h.t.http().post(path).set({ 'content-type': FORM }).send(body), 401, 'unauthenticated');
     }
-    // An unsigned click smuggled next to ssl_check=1 is not acted upon.
-    const smuggled = await h.t.http().post(interactions).set({ 'content-type': FORM }).send(`ssl_check=1&${s.body}`);
-    expect(smuggled.status).toBe(200);
-    const command = await h.t.http().post('/integrations/slack/commands').set({ 'content-type': FORM })
-      .send(`ssl_check=1&command=%2Fbrevet&text=request&user_id=${s.bob.slackUserId}`);
+    // A click riding next to ssl_check=1 is not acted upon, signed or not.
+    expect((await postSigned(h, interactions, `ssl_check=1&${s.body}`)).status).toBe(200);
+    expectProblem(await h.t.http().post(interactions).set({ 'content-type': FORM }).send(`ssl_check=1&${s.body}`), 401, 'unauthenticated');
+    const command = await postSigned(h, '/integrations/slack/commands', `ssl_check=1&command=%2Fbrevet&text=request&user_id=${s.bob.slackUserId}`);
     expect(command.status).toBe(200);
     expect(command.text).toBe('');
+    await s.expectNothingChanged();
+  });
+
+  it('answers an unsigned call 401 whatever its content type (JSON, text), before reading it', async () => {
+    const s = await scenario();
+    for (const [type, body] of [['application/json', '{"type":"block_actions"}'], ['text/plain', 'payload=x'], ['application/xml', '<x/>']] as const) {
+      expectProblem(await h.t.http().post(interactions).set({ 'content-type': type }).send(body), 401, 'unauthenticated');
+    }
     await s.expectNothingChanged();
   });
 
