@@ -1,22 +1,16 @@
-import { once } from 'node:events';
-import type { KeyObject } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
+import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import type { Database, Db, Tx } from '../db/client.js';
 import * as schema from '../db/schema.js';
 import { blocksAfter } from './checkpoints.js';
 import type { Caller } from '../domain/caller.js';
 import { requireAuditorOrAdmin } from '../http/guards.js';
-import { EVENT_COPY_SESSION } from './event-copy.js';
+import { EVENT_COPY_COLUMNS, EVENT_COPY_SESSION, eventCopyParser, type CopiedEvent } from './event-copy.js';
 import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './proof.js';
 import type { BlockSigner } from './signing-key.js';
-import { joinReports, splitTrail, verifyPart, type TrailPart } from './verify-parts.js';
-import type { PartWork } from './verify-worker.js';
 import { rowsOf } from './writer.js';
 
 const BATCH = 5_000;
@@ -33,34 +27,24 @@ export interface VerifyDeps {
  * read in one snapshot so that blocks sealed meanwhile never meet events read before them.
  * Events past the last block are counted as unsealed; they do not make the trail broken.
  */
-export async function verifyAudit(deps: VerifyDeps, caller: Caller, options: VerifyOptions = {}): Promise<TrailReport> {
+export async function verifyAudit(deps: VerifyDeps, caller: Caller): Promise<TrailReport> {
   requireAuditorOrAdmin(caller);
   const publicKey = deps.auditSigner?.publicKey;
-  if (deps.database?.pool !== undefined) return verifyCopied(deps.database.pool, publicKey, options);
+  if (deps.database?.pool !== undefined) return verifyCopied(deps.database.pool, publicKey);
   return deps.db.transaction((tx) => verifyTrail(eventBatches(tx), blocks(tx), publicKey), {
     isolationLevel: 'repeatable read',
     accessMode: 'read only',
   });
 }
 
-/** How GET /v1/audit/verify splits a trail (tests make parts of a few events). */
-export interface VerifyOptions {
-  /** Parts verified side by side at most (default: the cores this process may use). */
-  parts?: number;
-  /** Sealed events a part has at least: below, starting a worker thread costs more than it saves. */
-  minPartEvents?: number;
-}
-
 /**
- * PostgreSQL: the blocks, then the events by COPY of their text (the events are never built as
- * objects: each row gives its canonical JSON directly, event-copy.ts), in one repeatable-read
- * snapshot. A long trail is verified in parts side by side (verify-parts.ts): the first in this
- * thread, the others in worker threads, each on its own connection importing the snapshot this
- * transaction exports, so all read one and the same trail while writers and the sealer go on.
+ * PostgreSQL: the blocks, then every event in one COPY of its text, in one repeatable-read
+ * transaction. The events are never built as objects: each row gives its canonical JSON directly
+ * (event-copy.ts), which is what a verification at hundreds of thousands of events a second can afford.
  */
-async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, options: VerifyOptions): Promise<TrailReport> {
+async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined): Promise<TrailReport> {
   const client = await pool.connect();
-  let reusable = false;
+  let stopped = true;
   try {
     await client.query(`begin isolation level repeatable read read only; ${EVENT_COPY_SESSION}`);
     const all: ProofBlock[] = [];
@@ -69,79 +53,30 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, opt
       all.push(...batch);
       if (batch.length < BATCH) break;
     }
-    const parts = splitTrail(all, options.parts ?? availableParallelism(), options.minPartEvents ?? MIN_PART_EVENTS);
-    if (parts.length > 1) {
-      const { snapshot } = rowsOf<{ snapshot: string }>(await client.query('select pg_export_snapshot() as snapshot'))[0]!;
-      const reports = await Promise.all([verifyHere(pool, snapshot, parts[0]!, publicKey), ...parts.slice(1).map((part) => verifyInWorker(pool, snapshot, part, publicKey))]);
-      // A trail that does not hold is verified again in one go, in the same snapshot, so that the
-      // problem named first is exactly the one a verification in one go names.
-      if (reports.every((r) => r.ok)) {
-        await client.query('commit');
-        reusable = true;
-        return joinReports(reports);
-      }
-    }
-    const { report, consumed } = await verifyPart(client, { blocks: all, before: undefined, last: true }, publicKey);
+    const stream = client.query(copyTo(`copy (select ${EVENT_COPY_COLUMNS} from audit_events order by id) to stdout`, { highWaterMark: 1 << 20 }));
+    let done = false;
+    const report = await verifyTrail(copied(stream, () => (done = true)), listed(all), publicKey, { contentOf: (e: CopiedEvent) => e.canonical });
     // A verification that stopped at a broken event left the COPY unread: the connection is dropped, not reused.
-    if (consumed) {
-      await client.query('commit');
-      reusable = true;
-    }
+    stopped = !done;
+    if (done) await client.query('commit');
     return report;
   } finally {
-    client.release(!reusable);
+    client.release(stopped);
   }
 }
 
-const MIN_PART_EVENTS = 50_000;
-
-/** One part in this thread, on a second connection of the pool that imports the snapshot. */
-async function verifyHere(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
-  const client = await pool.connect();
-  let reusable = false;
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    await client.query(`set transaction snapshot '${snapshot}'`);
-    await client.query(EVENT_COPY_SESSION);
-    const { report, consumed } = await verifyPart(client, part, publicKey);
-    if (consumed) {
-      await client.query('commit');
-      reusable = true;
-    }
-    return report;
-  } finally {
-    client.release(!reusable);
-  }
+async function* listed(blocks: readonly ProofBlock[]): AsyncGenerator<ProofBlock> {
+  yield* blocks;
 }
 
-/** One part in a worker thread (verify-worker.ts), on a connection of its own. */
-async function verifyInWorker(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const work: PartWork = {
-    connectionString: (pool.options as { connectionString?: string }).connectionString,
-    snapshot,
-    part,
-    publicKeyPem: publicKey?.export({ format: 'pem', type: 'spki' }).toString(),
-  };
-  const worker = new Worker(fromSource ? sourceWorker() : new URL('./verify-worker.js', import.meta.url), { workerData: work });
-  try {
-    const [message] = (await once(worker, 'message')) as [{ report?: TrailReport; error?: string }];
-    if (message.report === undefined) throw new Error(`verifying audit events ${part.blocks[0]!.firstEventId}–: ${message.error ?? 'no report'}`);
-    return message.report;
-  } finally {
-    await worker.terminate();
+async function* copied(stream: AsyncIterable<Buffer>, onEnd: () => void): AsyncGenerator<CopiedEvent[]> {
+  const parser = eventCopyParser();
+  for await (const chunk of stream) {
+    const events = parser.push(chunk);
+    if (events.length > 0) yield events;
   }
-}
-
-/**
- * Run from the TypeScript sources (the tests), the worker thread loads verify-worker.ts through
- * tsx's API (a worker thread does not inherit the loader the tests run under).
- */
-function sourceWorker(): URL {
-  const tsx = new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json')));
-  const entry = new URL('./verify-worker.ts', import.meta.url);
-  const code = `import { tsImport } from ${JSON.stringify(tsx.href)}; await tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(import.meta.url)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
+  parser.end();
+  onEnd();
 }
 
 interface EventRow {
