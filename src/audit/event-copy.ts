@@ -2,7 +2,8 @@
 // a verification needs — id, prevHash, hash and the canonical JSON the hash covers — without
 // building each event as an object and canonicalising it field by field: a verification reads
 // every event, and at hundreds of thousands of events a second the per-event work is the cost.
-import { canonicalEvent, canonicalJson, type TrailEvent } from './proof.js';
+import { canonicalDetails } from './jsonb-details.js';
+import { canonicalEvent, type TrailEvent } from './proof.js';
 
 /** An event read for verification: canonical is exactly what canonicalEvent gives for its fields. */
 export interface CopiedEvent extends TrailEvent {
@@ -53,6 +54,10 @@ export function parseRows(text: string): CopiedEvent[] {
   const fields: (string | null)[] = new Array<string | null>(FIELDS);
   // COPY writes a backslash only to escape (see unescape): fields before the next one are taken as they are.
   let backslash = text.indexOf('\\');
+  // The next quote and the next character JSON.stringify escapes otherwise, each found once and
+  // again only once passed, rather than a search in every row (see plain below).
+  let quote = text.indexOf('"');
+  let control = nextControl(text, 0);
   let start = 0;
   while (start < text.length) {
     const lineEnd = text.indexOf('\n', start);
@@ -79,15 +84,22 @@ export function parseRows(text: string): CopiedEvent[] {
     // The fields from id to source_ip go into the canonical JSON as JSON strings as they are when
     // none was escaped by COPY nor holds a character that JSON escapes (or a lone surrogate,
     // which JSON.stringify escapes too). The \N of a NULL is no such character.
-    const plain = !escaped && !NEEDS_JSON_ESCAPE.test(text.slice(idStart, detailsStart));
+    if (quote !== -1 && quote < idStart) quote = text.indexOf('"', idStart);
+    if (control !== -1 && control < idStart) control = nextControl(text, idStart);
+    const plain = !escaped && (quote === -1 || quote >= detailsStart) && (control === -1 || control >= detailsStart);
     events.push(eventOf(fields, plain));
     start = lineEnd + 1;
   }
   return events;
 }
 
-/** A character JSON.stringify escapes, but a backslash (escaped fields are told apart before) and a tab (COPY's delimiter). */
-const NEEDS_JSON_ESCAPE = /["\u0000-\u0008\u000a-\u001f\ud800-\udfff]/;
+/** A character JSON.stringify escapes but a quote, a backslash (escaped fields are told apart before) and COPY's tab and newline. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\ud800-\udfff]/g;
+
+const nextControl = (text: string, from: number) => {
+  CONTROL.lastIndex = from;
+  return CONTROL.exec(text)?.index ?? -1;
+};
 
 function eventOf(f: readonly (string | null)[], plain: boolean): CopiedEvent {
   const [hash, prevHash, occurredAt, id, actorId, actorKind, action, requestId, profileId, sourceIp, details] = f;
@@ -100,11 +112,6 @@ function eventOf(f: readonly (string | null)[], plain: boolean): CopiedEvent {
 }
 
 const jsonString = (value: string | null) => (value === null ? 'null' : JSON.stringify(value));
-
-/** The details' canonical JSON from jsonb's text (jsonb orders keys by length, and spaces them). */
-function canonicalDetails(text: string): string {
-  return text === '{}' ? text : canonicalJson(JSON.parse(text));
-}
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?\+00$/;
 
