@@ -1,5 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
-import type { Tx } from '../db/client.js';
+import type { Db, Tx } from '../db/client.js';
 import { runStatement, type Statement } from '../db/statement.js';
 import { canonicalJson } from './proof.js';
 
@@ -24,16 +24,16 @@ export interface AuditEntry {
 
 /**
  * Appends one event inside the caller's transaction, so the event commits with the change it
- * records or not at all (fail closed). The event carries its own hash (SPEC §11) and takes no
+ * records or not at all (fail closed); given the database, the event alone (e.g. a refusal). The event carries its own hash (SPEC §11) and takes no
  * lock: writers never wait for one another. The sealer (audit/sealer.ts) later seals committed
  * events, in id order, into signed blocks. One statement: see AUDIT_INSERT.
  */
-export async function appendAudit(tx: Tx, clock: Clock, entry: AuditEntry): Promise<void> {
+export async function appendAudit(tx: Tx | Db, clock: Clock, entry: AuditEntry): Promise<void> {
   await appendAudits(tx, clock, [entry]);
 }
 
 /** Appends events, in this order, in one statement however many they are (see appendAudit). */
-export async function appendAudits(tx: Tx, clock: Clock, entries: readonly AuditEntry[]): Promise<void> {
+export async function appendAudits(tx: Tx | Db, clock: Clock, entries: readonly AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
   await runStatement(tx, APPEND_AUDIT, [auditEventsJson(entries, clock)]);
 }

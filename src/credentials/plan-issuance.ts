@@ -10,11 +10,8 @@ import { MIN_SESSION_SECONDS } from '../domain/profile.js';
 import { sessionLengthFor } from '../domain/session-duration.js';
 import { sessionPolicyFor, windowCutOffPolicy, type Scope } from '../domain/session-policy.js';
 import { Problem } from '../http/problems.js';
-import { isDisabledLocked } from '../principals/repo.js';
-import { findRequestProfile } from '../profiles/repo.js';
 import { actorOf, maySeeRequest } from '../requests/access.js';
-import { lockRequest } from '../requests/repo.js';
-import { insertIssuance } from './repo.js';
+import { insertPendingIssuanceIfUnchanged, readIssuanceContext, type IssuanceContext } from './repo.js';
 
 export type IssuanceKind = 'credentials' | 'console';
 
@@ -39,10 +36,14 @@ export function sourceIdentityOf(caller: Pick<Caller, 'email' | 'id'>): string {
   return raw.length >= 2 ? raw : `${raw}--`.slice(0, 2);
 }
 
+/** Reading and planning again because the request changed meanwhile ends after this many tries. */
+const PLAN_ATTEMPTS = 5;
+
 /**
- * In one transaction with the request locked: state, requester, conditions and the time left
- * are checked (SPEC §3 rules 3 and 4), and the issuance is written as `pending` before any AWS
- * call, or the refusal is audited and thrown.
+ * State, requester, conditions and the time left are checked (SPEC §3 rules 3 and 4) on one
+ * consistent read, and the issuance is written as `pending` before any AWS call, on condition
+ * that nothing it was judged on changed meanwhile (see insertPendingIssuanceIfUnchanged);
+ * otherwise it is judged again on a fresh read. A refusal is audited and thrown.
  */
 export async function planIssuance(
   deps: { db: Db; clock: Clock },
@@ -51,56 +52,70 @@ export async function planIssuance(
   kind: IssuanceKind,
   format: string,
 ): Promise<Plan> {
-  const outcome = await deps.db.transaction(async (tx) => {
-    const request = await lockRequest(tx, requestId);
-    if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
-    const profile = (await findRequestProfile(tx, request.profileId, request.profileVersion))!;
-    const { definition } = profile;
-    const now = deps.clock.now();
-
-    const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}) => {
-      await appendAudit(tx, deps.clock, {
+  for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt += 1) {
+    const context = await readIssuanceContext(deps.db, requestId);
+    if (context === undefined) throw new Problem('not-found', 'no such request');
+    const judged = judgeIssuance(context, caller, kind, format, deps.clock.now());
+    if ('refused' in judged) {
+      const { problem, reason, extra } = judged.refused;
+      await appendAudit(deps.db, deps.clock, {
         actor: actorOf(caller),
         action: 'credentials.refused',
         requestId,
-        profileId: request.profileId,
+        profileId: context.request.profileId,
         sourceIp: caller.sourceIp,
-        details: { reason, kind, status: request.status, ...extra },
+        details: { reason, kind, status: context.request.status, ...extra },
       });
-      return { refused: problem };
-    };
-
-    if (!maySeeRequest(request, definition, caller, now)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
-    if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
-    // Authentication already refuses a disabled caller; this closes the race with a disable that
-    // commits between authentication and this transaction.
-    if (await isDisabledLocked(tx, request.requesterId)) {
-      return refuse(new Problem('conflict', 'the requester is disabled'), 'requester-disabled');
+      throw problem;
     }
-    if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
-      return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
-    }
-    if (profile.deleted) {
-      return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
-    }
-    const check = checkConditions(definition.conditions, { mfa: hasMfa(caller), sourceIp: caller.sourceIp, at: now });
-    if (!check.ok) {
-      return refuse(new Problem('condition-failed', check.detail, { condition: check.condition }), 'condition-failed', { condition: check.condition });
-    }
-    const length = sessionLengthFor(now, request.endsAt, definition.maxDurationSeconds);
-    if (!length.ok) {
-      const detail = `${length.secondsLeft} s remain in the window, and AWS STS issues no session shorter than ${MIN_SESSION_SECONDS} s`;
-      return refuse(new Problem('window-too-short', detail), 'window-too-short', { secondsLeft: length.secondsLeft });
-    }
-
-    const issuanceId = newId('iss');
-    const sessionName = sessionNameFor(request.id);
-    const sourceIdentity = sourceIdentityOf(caller);
-    await insertIssuance(tx, { id: issuanceId, requestId, kind, status: 'pending', sessionName, sourceIdentity, sourceIp: caller.sourceIp, createdAt: now });
-    const policy = sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null);
-    const plan: Plan = {
-      issuanceId,
+    const { plan } = judged;
+    const pending = {
+      id: plan.issuanceId,
       requestId,
+      kind,
+      sessionName: plan.assumeRole.sessionName,
+      sourceIdentity: plan.assumeRole.sourceIdentity,
+      sourceIp: caller.sourceIp,
+      createdAt: judged.at,
+    };
+    if (await insertPendingIssuanceIfUnchanged(deps.db, pending, context.rowVersion)) return plan;
+  }
+  throw new Problem('conflict', 'the request kept changing while credentials were planned; ask again');
+}
+
+type Judged = { plan: Plan; at: Date } | { refused: { problem: Problem; reason: string; extra?: Record<string, unknown> } };
+
+/** The plan for one issuance, or why there is none, from what was read (no I/O). */
+function judgeIssuance({ request, definition, profileDeleted, requesterDisabled }: IssuanceContext, caller: Caller, kind: IssuanceKind, format: string, now: Date): Judged {
+  const refuse = (problem: Problem, reason: string, extra: Record<string, unknown> = {}): Judged => ({ refused: { problem, reason, extra } });
+
+  if (!maySeeRequest(request, definition, caller, now)) return refuse(new Problem('not-found', 'no such request'), 'not-visible');
+  if (caller.id !== request.requesterId) return refuse(new Problem('forbidden', 'only the requester receives credentials'), 'not-requester');
+  // Authentication already refuses a disabled caller; this closes the race with a disable that
+  // commits between authentication and this read (and the write checks it again).
+  if (requesterDisabled) return refuse(new Problem('conflict', 'the requester is disabled'), 'requester-disabled');
+  if (request.status !== 'active' || request.endsAt === null || request.endsAt <= now) {
+    return refuse(new Problem('invalid-transition', `credentials are issued only while the request is active; it is ${request.status}`), 'not-active');
+  }
+  if (profileDeleted) return refuse(new Problem('invalid-transition', 'the profile of this request was deleted'), 'profile-deleted');
+  const check = checkConditions(definition.conditions, { mfa: hasMfa(caller), sourceIp: caller.sourceIp, at: now });
+  if (!check.ok) {
+    return refuse(new Problem('condition-failed', check.detail, { condition: check.condition }), 'condition-failed', { condition: check.condition });
+  }
+  const length = sessionLengthFor(now, request.endsAt, definition.maxDurationSeconds);
+  if (!length.ok) {
+    const detail = `${length.secondsLeft} s remain in the window, and AWS STS issues no session shorter than ${MIN_SESSION_SECONDS} s`;
+    return refuse(new Problem('window-too-short', detail), 'window-too-short', { secondsLeft: length.secondsLeft });
+  }
+
+  const sessionName = sessionNameFor(request.id);
+  const sourceIdentity = sourceIdentityOf(caller);
+  const policy = sessionPolicyFor(definition.sessionPolicy, request.scope as Scope | null);
+  return {
+    at: now,
+    plan: {
+      issuanceId: newId('iss'),
+      requestId: request.id,
       profileId: request.profileId,
       kind,
       format,
@@ -116,9 +131,6 @@ export async function planIssuance(
         externalId: definition.externalId,
         region: definition.region,
       },
-    };
-    return { plan };
-  });
-  if ('refused' in outcome) throw outcome.refused;
-  return outcome.plan;
+    },
+  };
 }

@@ -4,11 +4,73 @@ import { auditStatementText } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { runStatement, type Statement } from '../db/statement.js';
 import type { Executor } from '../principals/repo.js';
+import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
+import { REQUEST_ROW_COLUMNS, type RequestRow } from '../requests/repo.js';
 
 export type IssuanceRow = typeof issuances.$inferSelect;
 
-export async function insertIssuance(db: Executor, row: typeof issuances.$inferInsert): Promise<void> {
-  await db.insert(issuances).values(row);
+/** What an issuance is judged on (see readIssuanceContext). */
+export interface IssuanceContext {
+  request: RequestRow;
+  /** The request row's version (its xmin) this context was read at. */
+  rowVersion: string;
+  definition: ProfileDefinition;
+  profileDeleted: boolean;
+  requesterDisabled: boolean;
+}
+
+const ISSUANCE_CONTEXT: Statement = {
+  name: 'issuance_context',
+  text: `select ${REQUEST_ROW_COLUMNS}, r.xmin::text as "rowVersion", pv.definition as "definition",
+    pr.deleted_at is not null as "profileDeleted", coalesce(pa.disabled, true) as "requesterDisabled"
+  from requests r
+  join profile_versions pv on pv.profile_id = r.profile_id and pv.version = r.profile_version
+  join profiles pr on pr.id = r.profile_id
+  left join principals pa on pa.id = r.requester_id
+  where r.id = $1`,
+};
+
+/**
+ * Everything an issuance is judged on, in one statement (one snapshot, no lock taken): the
+ * request, the profile version it was made under, whether the profile was deleted since, whether
+ * the requester is disabled, and the version of the request row all this was read at.
+ */
+export async function readIssuanceContext(db: Executor, requestId: string): Promise<IssuanceContext | undefined> {
+  const [row] = await runStatement<RequestRow & Omit<IssuanceContext, 'request'>>(db, ISSUANCE_CONTEXT, [requestId]);
+  if (row === undefined) return undefined;
+  const { rowVersion, definition, profileDeleted, requesterDisabled, ...request } = row;
+  return { request, rowVersion, definition: upgradeStoredDefinition(definition), profileDeleted, requesterDisabled };
+}
+
+/**
+ * The pending issuance, written only if the request row is still the version the issuance was
+ * planned from, its requester still enabled and its profile not deleted. Both rows are
+ * share-locked by the statement, which PostgreSQL commits by itself: a revocation, cancellation
+ * or disable either committed before it (its new row version fails the check, PostgreSQL
+ * re-reads locked rows once their lockers commit) or waits until it has committed, and then sees
+ * the pending issuance (latestCredentialExpiry counts it).
+ */
+const INSERT_PENDING_IF_UNCHANGED: Statement = {
+  name: 'insert_pending_issuance_if_unchanged',
+  text: `with unchanged as materialized (
+    select 1 from requests r join principals p on p.id = r.requester_id
+    where r.id = $2 and r.xmin = $8::xid and not p.disabled
+      and not exists (select 1 from profiles pr where pr.id = r.profile_id and pr.deleted_at is not null)
+    for share of r, p
+  )
+  insert into issuances (id, request_id, kind, status, session_name, source_identity, source_ip, created_at)
+  select $1, $2, $3, 'pending', $4, $5, $6, $7 from unchanged
+  returning id`,
+};
+
+/** Whether the pending issuance was written (see INSERT_PENDING_IF_UNCHANGED); false: the request changed, read it again. */
+export async function insertPendingIssuanceIfUnchanged(
+  db: Db,
+  row: Pick<IssuanceRow, 'id' | 'requestId' | 'kind' | 'sessionName' | 'sourceIdentity' | 'sourceIp' | 'createdAt'>,
+  rowVersion: string,
+): Promise<boolean> {
+  const values = [row.id, row.requestId, row.kind, row.sessionName, row.sourceIdentity, row.sourceIp, row.createdAt.toISOString(), rowVersion];
+  return (await runStatement(db, INSERT_PENDING_IF_UNCHANGED, values)).length > 0;
 }
 
 export async function completeIssuance(

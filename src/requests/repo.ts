@@ -111,6 +111,12 @@ export async function insertRequestWithAudit(db: Executor, row: RequestRow, audi
 }
 const JSONB_COLUMNS = new Set<keyof RequestRow>(['scope', 'evidence', 'slackMessages']);
 
+/**
+ * `requests r`'s columns as a RequestRow, for statements written once: node-postgres parses them
+ * as drizzle maps them (timestamps to Date, JSON parsed), so the row is the one the query builder gives.
+ */
+export const REQUEST_ROW_COLUMNS = REQUEST_COLUMNS.map(([column, key]) => `r.${column} as "${key}"`).join(', ');
+
 export async function findRequest(db: Executor, id: string): Promise<RequestRow | undefined> {
   const [row] = await db.select().from(requests).where(eq(requests.id, id));
   return row;
