@@ -1,5 +1,5 @@
 import type { Clock } from '../adapters/clock.js';
-import { appendAudit, appendAudits, auditEventsJson, systemActor, type AuditActor } from '../audit/writer.js';
+import { appendAudit, appendAudits, auditEventsJson, systemActor, type AuditActor, type AuditEntry } from '../audit/writer.js';
 import type { Tx } from '../db/client.js';
 import { decide, isTerminal, type Decision, type LifecycleEvent, type RequestFacts, type RequestStatus } from '../domain/lifecycle.js';
 import { newId } from '../domain/ids.js';
@@ -53,43 +53,65 @@ export async function applyDecision(
   context: TransitionContext,
 ): Promise<Applied> {
   const now = clock.now();
-  const review: ReviewRow | undefined =
-    decision.recordsReview && context.review !== undefined
-      ? {
-          id: newId('rev'),
-          requestId: request.id,
-          reviewerId: context.actor.id,
-          decision: context.review.decision,
-          comment: context.review.comment,
-          channel: context.review.channel,
-          postHoc: decision.postHoc,
-          createdAt: now,
-        }
-      : undefined;
+  const review = reviewOf(request, decision, context, now);
+  const changes = decisionChanges(request, decision, context, now);
   const updated =
-    decision.status === request.status && decision.window === undefined
+    changes === undefined
       ? request
       : await updateLockedRequest(tx, request, {
-          status: decision.status,
-          ...(request.status === 'pending' && decision.status !== 'pending' ? { decidedAt: now, escalateAt: null } : {}),
-          ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
-          ...(decision.status === 'revoked' ? { revokedReason: context.reason ?? null } : {}),
+          ...changes,
           ...(decision.status === 'revoked' && context.revocation === 'deny-policy' ? await denyPolicyMark(tx, request, now) : {}),
-          updatedAt: now,
         });
-  const events = decision.events.map((event) => ({
-    actor: context.actor,
-    action: event,
-    requestId: request.id,
-    profileId: request.profileId,
-    sourceIp: context.sourceIp,
-    details: eventDetails(event, updated, decision, context),
-  }));
+  const events = decisionEvents(updated, decision, context);
   // The review and the events that record it go in one statement.
   if (review === undefined) await appendAudits(tx, clock, events);
   else await insertReviewWithAudit(tx, review, auditEventsJson(events, clock));
   const followUps = request.kind === 'access' && isTerminal(decision.status) && !isTerminal(request.status) ? await expireExtensionsOf(tx, clock, request) : [];
   return { request: updated, review, followUps };
+}
+
+/** The review row a decision records, if it records one. */
+export function reviewOf(request: RequestRow, decision: Extract<Decision, { ok: true }>, context: TransitionContext, now: Date): ReviewRow | undefined {
+  if (!decision.recordsReview || context.review === undefined) return undefined;
+  return {
+    id: newId('rev'),
+    requestId: request.id,
+    reviewerId: context.actor.id,
+    decision: context.review.decision,
+    comment: context.review.comment,
+    channel: context.review.channel,
+    postHoc: decision.postHoc,
+    createdAt: now,
+  };
+}
+
+/** The request's columns a decision changes (deny-policy marks aside), or undefined when it changes none. */
+export function decisionChanges(
+  request: RequestRow,
+  decision: Extract<Decision, { ok: true }>,
+  context: TransitionContext,
+  now: Date,
+): Partial<Omit<RequestRow, 'scope' | 'evidence' | 'slackMessages'>> | undefined {
+  if (decision.status === request.status && decision.window === undefined) return undefined;
+  return {
+    status: decision.status,
+    ...(request.status === 'pending' && decision.status !== 'pending' ? { decidedAt: now, escalateAt: null } : {}),
+    ...(decision.window === undefined ? {} : { startsAt: decision.window.startsAt, endsAt: decision.window.endsAt }),
+    ...(decision.status === 'revoked' ? { revokedReason: context.reason ?? null } : {}),
+    updatedAt: now,
+  };
+}
+
+/** One audit event per lifecycle event of the decision, describing the request as it leaves it. */
+export function decisionEvents(updated: RequestRow, decision: Extract<Decision, { ok: true }>, context: TransitionContext): AuditEntry[] {
+  return decision.events.map((event) => ({
+    actor: context.actor,
+    action: event,
+    requestId: updated.id,
+    profileId: updated.profileId,
+    sourceIp: context.sourceIp,
+    details: eventDetails(event, updated, decision, context),
+  }));
 }
 
 /**

@@ -6,7 +6,8 @@ import type { Executor } from '../principals/repo.js';
 import type { RequestStatus } from '../domain/lifecycle.js';
 import type { Viewer } from '../domain/request-access.js';
 import { awaitsReviewBySql, maySeeRequestSql } from '../domain/request-access.sql.js';
-import { statusChangeAnnouncement } from './status-changes.js';
+import { upgradeStoredDefinition, type ProfileDefinition } from '../domain/profile.js';
+import { statusChangeAnnouncement, statusChangeAnnouncementSql } from './status-changes.js';
 
 export type RequestRow = typeof requests.$inferSelect;
 export type ReviewRow = typeof reviews.$inferSelect;
@@ -180,6 +181,108 @@ export async function findExtension(db: Executor, parentId: string, match: { pen
 const requestColumns = getTableColumns(requests);
 /** The row as updated, and a status change announced by the same statement. */
 const withAnnouncement = { ...requestColumns, announced: statusChangeAnnouncement(requests.id) };
+
+/** What a review is judged on (see readDecisionContext). */
+export interface DecisionContext {
+  request: RequestRow;
+  /** The request row's version (its xmin) this context was read at. */
+  rowVersion: string;
+  definition: ProfileDefinition;
+  profileDeleted: boolean;
+  profileName: string;
+  requesterDisabled: boolean;
+  reviews: ReviewRow[];
+}
+
+const DECISION_CONTEXT: Statement = {
+  name: 'decision_context',
+  text: `select ${REQUEST_ROW_COLUMNS}, r.xmin::text as "rowVersion", pv.definition as "definition",
+    pr.deleted_at is not null as "profileDeleted", pr.name as "profileName", coalesce(pa.disabled, true) as "requesterDisabled",
+    coalesce((
+      select json_agg(json_build_object('id', v.id, 'requestId', v.request_id, 'reviewerId', v.reviewer_id, 'decision', v.decision,
+        'comment', v.comment, 'channel', v.channel, 'postHoc', v.post_hoc, 'createdAt', v.created_at) order by v.created_at, v.id)
+      from reviews v where v.request_id = r.id
+    ), '[]') as "reviews"
+  from requests r
+  join profile_versions pv on pv.profile_id = r.profile_id and pv.version = r.profile_version
+  join profiles pr on pr.id = r.profile_id
+  left join principals pa on pa.id = r.requester_id
+  where r.id = $1`,
+};
+
+/**
+ * Everything a review is judged on, in one statement (one snapshot, no lock taken): the request
+ * and the version of its row, the profile version it was made under, whether the profile was
+ * deleted since and its current name, whether the requester is disabled, and the reviews so far
+ * (in reviewsOf's order).
+ */
+export async function readDecisionContext(db: Executor, requestId: string): Promise<DecisionContext | undefined> {
+  type Row = RequestRow & Omit<DecisionContext, 'request' | 'reviews'> & { reviews: (Omit<ReviewRow, 'createdAt'> & { createdAt: string })[] };
+  const [row] = await runStatement<Row>(db, DECISION_CONTEXT, [requestId]);
+  if (row === undefined) return undefined;
+  const { rowVersion, definition, profileDeleted, profileName, requesterDisabled, reviews: read, ...request } = row;
+  const reviews = read.map((review) => ({ ...review, createdAt: new Date(review.createdAt) }));
+  return { request, rowVersion, definition: upgradeStoredDefinition(definition), profileDeleted, profileName, requesterDisabled, reviews };
+}
+
+/**
+ * A decision on a pending request, in one statement that PostgreSQL commits by itself, on
+ * condition that the request row is still the version it was judged on (and, for an approval,
+ * that the requester is still enabled, their row share-locked as isDisabledLocked does): the
+ * decided columns, the review and the audit events, all or nothing. Every review moves the row's
+ * version, so two reviews judged on the same reviews never both land: the second is judged again.
+ */
+const DECIDE_IF_UNCHANGED: Statement = {
+  name: 'decide_if_unchanged',
+  text: auditStatementText(
+    '$18',
+    `requester as materialized (select 1 from principals where id = $3 and not (disabled and $4::boolean) for share),
+  updated as (
+    update requests set status = $5, decided_at = $6, escalate_at = $7, starts_at = $8, ends_at = $9, updated_at = $10
+    where id = $1 and xmin = $2::xid and exists (select 1 from requester)
+    returning case when $11::boolean then ${statusChangeAnnouncementSql('id')} end
+  ),
+  review as (
+    insert into reviews (id, request_id, reviewer_id, decision, comment, channel, post_hoc, created_at)
+    select $12, $1, $13, $14, $15, $16, $17, $10 from updated
+  )`,
+    'exists (select 1 from updated)',
+    '1',
+  ),
+};
+
+/** Whether the decision was written (see DECIDE_IF_UNCHANGED); false: the request changed, judge it again. */
+export async function decideIfUnchanged(
+  db: Executor,
+  judged: { rowVersion: string; requireEnabledRequester: boolean },
+  updated: RequestRow,
+  statusChanged: boolean,
+  review: ReviewRow,
+  auditEventsJson: string,
+): Promise<boolean> {
+  const iso = (date: Date | null) => date?.toISOString() ?? null;
+  const values = [
+    updated.id,
+    judged.rowVersion,
+    updated.requesterId,
+    judged.requireEnabledRequester,
+    updated.status,
+    iso(updated.decidedAt),
+    iso(updated.escalateAt),
+    iso(updated.startsAt),
+    iso(updated.endsAt),
+    updated.updatedAt.toISOString(),
+    statusChanged,
+    review.id,
+    review.reviewerId,
+    review.decision,
+    review.comment,
+    review.channel,
+    review.postHoc,
+    auditEventsJson,
+  ];
+  return (await runStatement(db, DECIDE_IF_UNCHANGED, values)).length > 0;
+}
 
 /** Pass the command's transaction: a status change is announced to long-polls when it commits. */
 export async function updateRequest(db: Executor, id: string, changes: Partial<RequestRow>): Promise<RequestRow> {

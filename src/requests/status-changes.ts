@@ -14,6 +14,11 @@ export function statusChangeAnnouncement(requestId: SQLWrapper): SQL<string> {
   return sql<string>`pg_notify(${REQUEST_STATUS_CHANNEL}, ${requestId})`;
 }
 
+/** statusChangeAnnouncement as SQL text, for statements written once: `requestId` is an SQL expression. */
+export function statusChangeAnnouncementSql(requestId: string): string {
+  return `pg_notify('${REQUEST_STATUS_CHANNEL}', ${requestId})`;
+}
+
 /** Wakes long-polls (SPEC §10.1) when a request they watch changes status in any process. */
 export interface RequestStatusChanges {
   /**

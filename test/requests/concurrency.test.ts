@@ -62,6 +62,25 @@ describe('concurrent reviews', () => {
     expect(actions.filter((a) => a === 'review.refused')).toHaveLength(18);
   });
 
+  it('counts 16 racing approvals of a 6-approval request exactly six times (judged again, then under the row lock)', async () => {
+    const profile = await createProfile(t, { approval: { required: 6, approverGroups: ['sre'] } });
+    const alice = await t.principal({ groups: ['dev'] });
+    const approvers = await principals(16, ['sre']);
+    const request = await openRequest(t, alice.key, { profile: profile.name });
+
+    const answers: Answer[] = await Promise.all(approvers.map((approver) => review(t, approver.key, request.id, 'approve')));
+
+    const accepted = answers.filter((a) => a.status === 200);
+    expect(accepted.map((a) => a.body.status).sort()).toEqual(['active', 'pending', 'pending', 'pending', 'pending', 'pending']);
+    for (const answer of answers.filter((a) => a.status !== 200)) expect(answer).toMatchObject({ status: 409, body: { type: 'invalid-transition' } });
+    expect(await statusOf(t, request.id)).toBe('active');
+    expect(await reviewRows(t, request.id)).toHaveLength(6);
+    const actions = await actionsOf(t, request.id);
+    expect(actions.filter((a) => a === 'review.approved')).toHaveLength(6);
+    expect(actions.filter((a) => a === 'request.approved')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'review.refused')).toHaveLength(10);
+  });
+
   it('counts one approver racing themselves once', async () => {
     const profile = await createProfile(t, { approval: { required: 2, approverGroups: ['sre'] } });
     const alice = await t.principal({ groups: ['dev'] });
