@@ -1,16 +1,18 @@
+import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import type { Database, Db, Tx } from '../db/client.js';
 import * as schema from '../db/schema.js';
 import { blocksAfter } from './checkpoints.js';
 import type { Caller } from '../domain/caller.js';
 import { requireAuditorOrAdmin } from '../http/guards.js';
-import { EVENT_COPY_COLUMNS, EVENT_COPY_SESSION, eventCopyParser, type CopiedEvent } from './event-copy.js';
+import { EVENT_COPY_SESSION } from './event-copy.js';
 import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './proof.js';
 import type { BlockSigner } from './signing-key.js';
+import { joinReports, splitTrail, verifyPart, type TrailPart } from './verify-parts.js';
+import { verifyInWorker } from './verify-workers.js';
 import { rowsOf } from './writer.js';
 
 const BATCH = 5_000;
@@ -27,24 +29,34 @@ export interface VerifyDeps {
  * read in one snapshot so that blocks sealed meanwhile never meet events read before them.
  * Events past the last block are counted as unsealed; they do not make the trail broken.
  */
-export async function verifyAudit(deps: VerifyDeps, caller: Caller): Promise<TrailReport> {
+export async function verifyAudit(deps: VerifyDeps, caller: Caller, options: VerifyOptions = {}): Promise<TrailReport> {
   requireAuditorOrAdmin(caller);
   const publicKey = deps.auditSigner?.publicKey;
-  if (deps.database?.pool !== undefined) return verifyCopied(deps.database.pool, publicKey);
+  if (deps.database?.pool !== undefined) return verifyCopied(deps.database.pool, publicKey, options);
   return deps.db.transaction((tx) => verifyTrail(eventBatches(tx), blocks(tx), publicKey), {
     isolationLevel: 'repeatable read',
     accessMode: 'read only',
   });
 }
 
+/** How GET /v1/audit/verify splits a trail (tests make parts of a few events). */
+export interface VerifyOptions {
+  /** Parts verified side by side at most (default: the cores this process may use). */
+  parts?: number;
+  /** Sealed events a part has at least: below, starting a worker thread costs more than it saves. */
+  minPartEvents?: number;
+}
+
 /**
- * PostgreSQL: the blocks, then every event in one COPY of its text, in one repeatable-read
- * transaction. The events are never built as objects: each row gives its canonical JSON directly
- * (event-copy.ts), which is what a verification at hundreds of thousands of events a second can afford.
+ * PostgreSQL: the blocks, then the events by COPY of their text (the events are never built as
+ * objects: each row gives its canonical JSON directly, event-copy.ts), in one repeatable-read
+ * snapshot. A long trail is verified in parts side by side (verify-parts.ts): the first in this
+ * thread, the others in worker threads, each on its own connection importing the snapshot this
+ * transaction exports, so all read one and the same trail while writers and the sealer go on.
  */
-async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined): Promise<TrailReport> {
+async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, options: VerifyOptions): Promise<TrailReport> {
   const client = await pool.connect();
-  let stopped = true;
+  let reusable = false;
   try {
     await client.query(`begin isolation level repeatable read read only; ${EVENT_COPY_SESSION}`);
     const all: ProofBlock[] = [];
@@ -53,30 +65,59 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined): Pr
       all.push(...batch);
       if (batch.length < BATCH) break;
     }
-    const stream = client.query(copyTo(`copy (select ${EVENT_COPY_COLUMNS} from audit_events order by id) to stdout`, { highWaterMark: 1 << 20 }));
-    let done = false;
-    const report = await verifyTrail(copied(stream, () => (done = true)), listed(all), publicKey, { contentOf: (e: CopiedEvent) => e.canonical });
+    const parts = splitTrail(all, options.parts ?? availableParallelism(), options.minPartEvents ?? MIN_PART_EVENTS);
+    if (parts.length > 1) {
+      const { snapshot } = rowsOf<{ snapshot: string }>(await client.query('select pg_export_snapshot() as snapshot'))[0]!;
+      const reports = await Promise.all([verifyHere(pool, snapshot, parts[0]!, publicKey), ...parts.slice(1).map((part) => inWorker(pool, snapshot, part, publicKey))]);
+      // A trail that does not hold is verified again in one go, in the same snapshot, so that the
+      // problem named first is exactly the one a verification in one go names.
+      if (reports.every((r) => r.ok)) {
+        await client.query('commit');
+        reusable = true;
+        return joinReports(reports);
+      }
+    }
+    const { report, consumed } = await verifyPart(client, { blocks: all, before: undefined, last: true }, publicKey);
     // A verification that stopped at a broken event left the COPY unread: the connection is dropped, not reused.
-    stopped = !done;
-    if (done) await client.query('commit');
+    if (consumed) {
+      await client.query('commit');
+      reusable = true;
+    }
     return report;
   } finally {
-    client.release(stopped);
+    client.release(!reusable);
   }
 }
 
-async function* listed(blocks: readonly ProofBlock[]): AsyncGenerator<ProofBlock> {
-  yield* blocks;
+const MIN_PART_EVENTS = 50_000;
+
+/** One part in this thread, on a second connection of the pool that imports the snapshot. */
+async function verifyHere(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
+  const client = await pool.connect();
+  let reusable = false;
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    await client.query(`set transaction snapshot '${snapshot}'`);
+    await client.query(EVENT_COPY_SESSION);
+    const { report, consumed } = await verifyPart(client, part, publicKey);
+    if (consumed) {
+      await client.query('commit');
+      reusable = true;
+    }
+    return report;
+  } finally {
+    client.release(!reusable);
+  }
 }
 
-async function* copied(stream: AsyncIterable<Buffer>, onEnd: () => void): AsyncGenerator<CopiedEvent[]> {
-  const parser = eventCopyParser();
-  for await (const chunk of stream) {
-    const events = parser.push(chunk);
-    if (events.length > 0) yield events;
-  }
-  parser.end();
-  onEnd();
+/** One part in a worker thread (verify-workers.ts), on a connection of its own. */
+function inWorker(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
+  return verifyInWorker({
+    connectionString: (pool.options as { connectionString?: string }).connectionString,
+    snapshot,
+    part,
+    publicKeyPem: publicKey?.export({ format: 'pem', type: 'spki' }).toString(),
+  });
 }
 
 interface EventRow {

@@ -55,10 +55,13 @@ afterAll(async () => {
 
 describe('the verification by COPY', () => {
   it('verifies odd content, reporting what the general reader reports', async () => {
-    const report = await verifyAudit(copyDeps(), auditor);
+    const report = await verifyAudit(copyDeps(), auditor, { parts: 1 });
     expect(report).toEqual({ ok: true, checked: ODD.length + 4, firstBrokenId: null, firstBrokenBlock: null, problem: null, sealedThrough: expect.any(String), blocks: 3, unsealed: 3, unsigned: 0 });
     expect(report).toEqual(await verifyAudit(batchDeps(), auditor));
-  });
+    // In parts side by side (this thread and worker threads, one snapshot): the same report.
+    expect(await verifyAudit(copyDeps(), auditor, { parts: 3, minPartEvents: 1 })).toEqual(report);
+    expect(await verifyAudit(copyDeps(), auditor, { parts: 2, minPartEvents: 1 })).toEqual(report);
+  }, 60_000);
 
   it('reports a tampered event, block or chain as the general reader does', async () => {
     const { rows } = await client.query<{ id: string }>('select id::text as id from audit_events order by audit_events.id');
@@ -77,11 +80,13 @@ describe('the verification by COPY', () => {
     try {
       for (const tamper of tampers) {
         await client.query(tamper);
-        const byCopy = await verifyAudit(copyDeps(), auditor);
+        const byCopy = await verifyAudit(copyDeps(), auditor, { parts: 1 });
         const byBatches = await verifyAudit(batchDeps(), auditor);
+        const inParts = await verifyAudit(copyDeps(), auditor, { parts: 2, minPartEvents: 1 });
         await client.query(`delete from audit_events; insert into audit_events select * from events_copy;
           delete from audit_blocks; insert into audit_blocks select * from blocks_copy`);
         expect(byCopy, tamper).toEqual(byBatches);
+        expect(inParts, tamper).toEqual(byBatches);
         // One microsecond is below what the hash covers (milliseconds, as to_char gave them).
         expect(byCopy.ok, tamper).toBe(tamper.includes('microsecond'));
       }
@@ -90,7 +95,7 @@ describe('the verification by COPY', () => {
       await client.query(`alter table audit_events enable always trigger audit_events_no_update_delete; alter table audit_events enable always trigger audit_events_no_truncate;
         alter table audit_blocks enable always trigger audit_blocks_no_update_delete; alter table audit_blocks enable always trigger audit_blocks_no_truncate`);
     }
-  });
+  }, 120_000);
 });
 
 describe('isoTime', () => {
@@ -110,4 +115,27 @@ describe('isoTime', () => {
       else expect(iso, text!).toBe(toChar);
     }
   });
+});
+
+describe('the verification in parts', () => {
+  it('holds while events are written and sealed meanwhile (each part in the exported snapshot)', async () => {
+    const clock = { now: () => new Date() };
+    const sealer = createSealer({ db: db.db, clock, signer }, { maxBlockEvents: 3 });
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await db.db.transaction((tx) => appendAudit(tx, clock, { actor: { id: 'system', kind: 'system' }, action: 'concurrent', details: { n: 1 } }));
+        await sealer.tick();
+      }
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const report = await verifyAudit(copyDeps(), auditor, { parts: 3, minPartEvents: 1 });
+        expect(report).toMatchObject({ ok: true, firstBrokenId: null });
+      }
+    } finally {
+      writing = false;
+      await writer;
+    }
+  }, 120_000);
 });
