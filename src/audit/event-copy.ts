@@ -54,10 +54,6 @@ export function parseRows(text: string): CopiedEvent[] {
   const fields: (string | null)[] = new Array<string | null>(FIELDS);
   // COPY writes a backslash only to escape (see unescape): fields before the next one are taken as they are.
   let backslash = text.indexOf('\\');
-  // The next quote and the next character JSON.stringify escapes otherwise, each found once and
-  // again only once passed, rather than a search in every row (see plain below).
-  let quote = text.indexOf('"');
-  let control = nextControl(text, 0);
   let start = 0;
   while (start < text.length) {
     const lineEnd = text.indexOf('\n', start);
@@ -84,22 +80,20 @@ export function parseRows(text: string): CopiedEvent[] {
     // The fields from id to source_ip go into the canonical JSON as JSON strings as they are when
     // none was escaped by COPY nor holds a character that JSON escapes (or a lone surrogate,
     // which JSON.stringify escapes too). The \N of a NULL is no such character.
-    if (quote !== -1 && quote < idStart) quote = text.indexOf('"', idStart);
-    if (control !== -1 && control < idStart) control = nextControl(text, idStart);
-    const plain = !escaped && (quote === -1 || quote >= detailsStart) && (control === -1 || control >= detailsStart);
+    AS_IS.lastIndex = idStart;
+    const plain = !escaped && AS_IS.test(text) && AS_IS.lastIndex >= detailsStart;
     events.push(eventOf(fields, plain));
     start = lineEnd + 1;
   }
   return events;
 }
 
-/** A character JSON.stringify escapes but a quote, a backslash (escaped fields are told apart before) and COPY's tab and newline. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\ud800-\udfff]/g;
-
-const nextControl = (text: string, from: number) => {
-  CONTROL.lastIndex = from;
-  return CONTROL.exec(text)?.index ?? -1;
-};
+/**
+ * From where it starts, the characters JSON.stringify writes as they are, and a tab (COPY's
+ * delimiter) and backslash (escaped fields are told apart before): matched from the id on, it
+ * reaches the details unless a field holds a character to escape. Sticky, so it reads only this row.
+ */
+const AS_IS = /[^"\u0000-\u0008\u000a-\u001f\ud800-\udfff]*/y;
 
 function eventOf(f: readonly (string | null)[], plain: boolean): CopiedEvent {
   const [hash, prevHash, occurredAt, id, actorId, actorKind, action, requestId, profileId, sourceIp, details] = f;
