@@ -1,3 +1,5 @@
+// First, so that every module loaded after it is already under the heap's growth limit.
+import './lib/heap-growth.js';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { DemoSeed } from './dev/demo.js';
