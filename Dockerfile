@@ -26,5 +26,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/readyz`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node itself is the process that gets SIGTERM (no npm or shell in between): it stops accepting,
-# finishes in-flight requests and exits. The worker image runs `node dist/worker.js`.
-CMD ["node", "dist/server.js"]
+# finishes in-flight requests and exits. The worker image runs `node dist/worker.js`. The flag is
+# the API's young-generation size (src/lib/memory-flags.ts: API_NODE_FLAGS).
+CMD ["node", "--max-semi-space-size=8", "dist/server.js"]

@@ -1,4 +1,4 @@
-// First, so that every module loaded after it is already under the heap's growth limit.
+// First: the heap growth limit holds for every module loaded after it (src/lib/memory-flags.ts).
 import './lib/heap-growth.js';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { API_NODE_FLAGS } from '../src/lib/memory-flags.js';
 
 // What the container and compose files promise (issue 15), read from the files themselves:
 // docker is not always at hand (CI validates with `docker compose config` when it is).
@@ -79,7 +80,15 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK /m);
-    // node itself receives SIGTERM: no npm and no shell form between the runtime and Brevet.
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/server\.js"\]$/m);
+    // node itself receives SIGTERM: no npm and no shell form between the runtime and Brevet; with
+    // the API's node flags, as `npm start` and the benchmark give them.
+    expect(JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!)).toEqual(['node', ...API_NODE_FLAGS, 'dist/server.js']);
+  });
+});
+
+describe('npm start', () => {
+  it('runs node with the API\'s node flags, as the container does', () => {
+    const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['start']).toBe(`exec node ${API_NODE_FLAGS.join(' ')} scripts/start.js`);
   });
 });

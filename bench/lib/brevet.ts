@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { API_NODE_FLAGS } from '../../src/lib/memory-flags.js';
 import { BENCH_REDIS_URL } from './services.js';
 import { freePort, startProcess, type BenchProcess } from './processes.js';
 
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/BenchAdmin';
 
-/** A Brevet API process as production runs it (compiled, PostgreSQL, Redis), limits off so load is not refused. */
+/** A Brevet API process as production runs it (compiled, its node flags, PostgreSQL, Redis), limits off so load is not refused. */
 export async function startBrevet(databaseUrl: string, env: Record<string, string> = {}): Promise<{ api: BenchProcess; adminKey: string }> {
   const adminKey = `brv_bench_${randomBytes(24).toString('hex')}`;
   const api = await startProcess(
@@ -18,6 +19,7 @@ export async function startBrevet(databaseUrl: string, env: Record<string, strin
       ...env,
     },
     await freePort(),
+    API_NODE_FLAGS,
   );
   return { api, adminKey };
 }

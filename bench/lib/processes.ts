@@ -24,10 +24,10 @@ export async function freePort(): Promise<number> {
 /**
  * Starts `entry` as a child process of the benchmark and, when `port` is given, waits until
  * GET /healthz answers. A `.js` entry (Brevet's compiled dist/, as production runs it) runs on plain
- * node; a `.ts` one (the baseline) through tsx.
+ * node; a `.ts` one (the baseline) through tsx. `nodeArgs` go to node before the entry.
  */
-export async function startProcess(entry: string, env: Record<string, string>, port?: number): Promise<BenchProcess> {
-  const args = entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry];
+export async function startProcess(entry: string, env: Record<string, string>, port?: number, nodeArgs: readonly string[] = []): Promise<BenchProcess> {
+  const args = [...nodeArgs, ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry])];
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env, ...(port === undefined ? {} : { PORT: String(port) }) },
