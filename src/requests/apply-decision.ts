@@ -54,7 +54,9 @@ export async function applyDecision(
 ): Promise<Applied> {
   const now = clock.now();
   const review = reviewOf(request, decision, context, now);
-  const changes = decisionChanges(request, decision, context, now);
+  // A review moves the row's version even when it changes nothing else, so that a review judged
+  // without the lock on the version before it cannot land (see DECIDE_IF_UNCHANGED).
+  const changes = decisionChanges(request, decision, context, now) ?? (review === undefined ? undefined : { updatedAt: now });
   const updated =
     changes === undefined
       ? request

@@ -230,7 +230,8 @@ export async function readDecisionContext(db: Executor, requestId: string): Prom
  * condition that the request row is still the version it was judged on (and, for an approval,
  * that the requester is still enabled, their row share-locked as isDisabledLocked does): the
  * decided columns, the review and the audit events, all or nothing. Every review moves the row's
- * version, so two reviews judged on the same reviews never both land: the second is judged again.
+ * version, this one and those made under the row lock (applyDecision), so two reviews judged on
+ * the same reviews never both land: the second is judged again.
  */
 const DECIDE_IF_UNCHANGED: Statement = {
   name: 'decide_if_unchanged',

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEventsJson } from '../../src/audit/writer.js';
 import { newId } from '../../src/domain/ids.js';
-import { decideIfUnchanged, readDecisionContext, type DecisionContext, type ReviewRow } from '../../src/requests/repo.js';
+import { decide } from '../../src/domain/lifecycle.js';
+import { applyDecision, factsOf } from '../../src/requests/apply-decision.js';
+import { decideIfUnchanged, lockWithParent, readDecisionContext, type DecisionContext, type ReviewRow } from '../../src/requests/repo.js';
 import type { TestApp } from '../support/app.js';
 import { actionsOf, auth, createProfile, openRequest, review, reviewRows, startListeningApp, statusOf } from './helpers.js';
 
@@ -67,6 +69,22 @@ describe('a decision judged on a row version that is no longer current', () => {
     expect(await reviewRows(t, request.id)).toEqual([]);
     expect(await decideAsJudged(context, carol.id, 'deny')).toBe(true);
     expect(await statusOf(t, request.id)).toBe('denied');
+  });
+
+  it('writes nothing once a review that changes no status landed under the row lock after the read', async () => {
+    const { bob, carol, request } = await pendingRequest(3);
+    const context = (await readDecisionContext(t.deps.db, request.id))!;
+    await t.deps.db.transaction(async (tx) => {
+      const locked = (await lockWithParent(tx, request.id))!.request;
+      const decision = decide(factsOf(locked, []), { kind: 'approve', reviewerId: bob.id }, t.clock.now());
+      if (!decision.ok) throw new Error(decision.reason);
+      expect(decision.status).toBe('pending');
+      const review = { decision: 'approve' as const, comment: null, channel: 'api' as const };
+      await applyDecision(tx, t.clock, locked, decision, { actor: { id: bob.id, kind: 'person' }, sourceIp: null, review });
+    });
+    expect((await readDecisionContext(t.deps.db, request.id))!.rowVersion).not.toBe(context.rowVersion);
+    expect(await decideAsJudged(context, carol.id)).toBe(false);
+    expect((await reviewRows(t, request.id)).map((row) => row.reviewerId)).toEqual([bob.id]);
   });
 
   it('lands when nothing changed: status, review and event together', async () => {
