@@ -6,7 +6,11 @@ import { freePort, startProcess, type BenchProcess } from './processes.js';
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/BenchAdmin';
 
 /** A Brevet API process as production runs it (compiled, its node flags, PostgreSQL, Redis), limits off so load is not refused. */
-export async function startBrevet(databaseUrl: string, env: Record<string, string> = {}): Promise<{ api: BenchProcess; adminKey: string }> {
+export async function startBrevet(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = API_NODE_FLAGS,
+): Promise<{ api: BenchProcess; adminKey: string }> {
   const adminKey = `brv_bench_${randomBytes(24).toString('hex')}`;
   const api = await startProcess(
     'dist/server.js',
@@ -19,7 +23,7 @@ export async function startBrevet(databaseUrl: string, env: Record<string, strin
       ...env,
     },
     await freePort(),
-    API_NODE_FLAGS,
+    nodeArgs,
   );
   return { api, adminKey };
 }

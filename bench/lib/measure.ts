@@ -26,14 +26,14 @@ export function rssOf(pid: number): number {
   }
 }
 
-/** Samples a process's RSS every 100 ms until stopped; the peak is what a memory limit must allow. */
+/** Samples a process's RSS every 50 ms until stopped; the peak is what a memory limit must allow. */
 export function sampleRss(pid: number): { stop(): { peak: number; last: number } } {
   let peak = rssOf(pid);
   let last = peak;
   const timer = setInterval(() => {
     last = rssOf(pid);
     peak = Math.max(peak, last);
-  }, 100);
+  }, 50);
   return {
     stop() {
       clearInterval(timer);
