@@ -68,10 +68,12 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, opt
     const parts = splitTrail(all, options.parts ?? availableParallelism(), options.minPartEvents ?? MIN_PART_EVENTS);
     if (parts.length > 1) {
       const { snapshot } = rowsOf<{ snapshot: string }>(await client.query('select pg_export_snapshot() as snapshot'))[0]!;
-      const reports = await Promise.all([verifyHere(pool, snapshot, parts[0]!, publicKey), ...parts.slice(1).map((part) => inWorker(pool, snapshot, part, publicKey))]);
+      const verifying = [verifyHere(pool, snapshot, parts[0]!, publicKey), ...parts.slice(1).map((part) => inWorker(pool, snapshot, part, publicKey))];
       // A trail that does not hold is verified again in one go, in the same snapshot, so that the
-      // problem named first is exactly the one a verification in one go names.
-      if (reports.every((r) => r.ok)) {
+      // problem named first is exactly the one a verification in one go names; so is one with a
+      // part that could not be verified (no connection to spare, a worker that failed).
+      const reports = await Promise.all(verifying.map(async (report) => report.catch(() => undefined)));
+      if (reports.every((r): r is TrailReport => r?.ok === true)) {
         await client.query('commit');
         reusable = true;
         return joinReports(reports);

@@ -118,6 +118,16 @@ describe('isoTime', () => {
 });
 
 describe('the verification in parts', () => {
+  it('verifies in one go when a part cannot be verified (here: no connection to spare for it)', async () => {
+    const single = openPostgres(database.url, { max: 1 });
+    try {
+      const deps: VerifyDeps = { db: single.db, database: single, auditSigner: signer };
+      expect(await verifyAudit(deps, auditor, { parts: 2, minPartEvents: 1 })).toEqual(await verifyAudit(copyDeps(), auditor, { parts: 1 }));
+    } finally {
+      await single.close();
+    }
+  }, 60_000);
+
   it('holds while events are written and sealed meanwhile (each part in the exported snapshot)', async () => {
     const clock = { now: () => new Date() };
     const sealer = createSealer({ db: db.db, clock, signer }, { maxBlockEvents: 3 });
