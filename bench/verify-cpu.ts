@@ -5,7 +5,7 @@
 //   npm run build && npx tsx bench/verify-cpu.ts      N=300000 events, RUNS=3
 //   VERIFY_DB_URL=postgres://… npx tsx bench/verify-cpu.ts   (a database seeded and kept by a run before;
 //   drop it after with `drop database`); VERIFY_BATCHES=1 reads the events as PGlite does, in keyset batches;
-//   VERIFY_PARTS=n verifies in n parts at most (default: the cores)
+//   VERIFY_PARTS=n verifies in n threads at most (default: the cores)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { tmpdir } from 'node:os';

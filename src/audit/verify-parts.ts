@@ -55,6 +55,30 @@ export function joinReports(reports: readonly TrailReport[]): TrailReport {
 }
 
 /**
+ * The parts' reports in order, verified in `lanes` lanes side by side, each taking the next part
+ * when done: the first lane with `verify[0]` (this thread), the others with `verify[1]` (worker
+ * threads). A part that could not be verified has no report; once a part does not hold (or has
+ * none), no lane takes another, as the trail is then verified in one go.
+ */
+export async function verifyInLanes(
+  parts: readonly TrailPart[],
+  lanes: number,
+  verify: readonly [(part: TrailPart) => Promise<TrailReport>, (part: TrailPart) => Promise<TrailReport>],
+): Promise<(TrailReport | undefined)[]> {
+  const reports: (TrailReport | undefined)[] = parts.map(() => undefined);
+  let next = 0;
+  const lane = async (verifyPart: (part: TrailPart) => Promise<TrailReport>) => {
+    while (next < parts.length) {
+      const i = next++;
+      reports[i] = await verifyPart(parts[i]!).catch(() => undefined);
+      if (reports[i]?.ok !== true) next = parts.length;
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, async (_, i) => lane(verify[i === 0 ? 0 : 1])));
+  return reports;
+}
+
+/**
  * Verifies one part on `client`, in a transaction already begun in the snapshot and with
  * EVENT_COPY_SESSION's settings. `consumed` is false when the verification stopped before the end
  * of the COPY: the connection is then mid-COPY and must be dropped.

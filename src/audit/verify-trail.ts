@@ -11,7 +11,7 @@ import { requireAuditorOrAdmin } from '../http/guards.js';
 import { EVENT_COPY_SESSION } from './event-copy.js';
 import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './proof.js';
 import type { BlockSigner } from './signing-key.js';
-import { joinReports, splitTrail, verifyPart, type TrailPart } from './verify-parts.js';
+import { joinReports, splitTrail, verifyInLanes, verifyPart, type TrailPart } from './verify-parts.js';
 import { verifyInWorker } from './verify-workers.js';
 import { rowsOf } from './writer.js';
 
@@ -41,7 +41,7 @@ export async function verifyAudit(deps: VerifyDeps, caller: Caller, options: Ver
 
 /** How GET /v1/audit/verify splits a trail (tests make parts of a few events). */
 export interface VerifyOptions {
-  /** Parts verified side by side at most (default: the cores this process may use). */
+  /** Parts verified side by side at most: threads, this one and workers (default: the cores this process may use). */
   parts?: number;
   /** Sealed events a part has at least: below, starting a worker thread costs more than it saves. */
   minPartEvents?: number;
@@ -65,14 +65,17 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, opt
       all.push(...batch);
       if (batch.length < BATCH) break;
     }
-    const parts = splitTrail(all, options.parts ?? availableParallelism(), options.minPartEvents ?? MIN_PART_EVENTS);
+    const threads = options.parts ?? availableParallelism();
+    const parts = splitTrail(all, threads * PARTS_PER_THREAD, options.minPartEvents ?? MIN_PART_EVENTS);
     if (parts.length > 1) {
       const { snapshot } = rowsOf<{ snapshot: string }>(await client.query('select pg_export_snapshot() as snapshot'))[0]!;
-      const verifying = [verifyHere(pool, snapshot, parts[0]!, publicKey), ...parts.slice(1).map((part) => inWorker(pool, snapshot, part, publicKey))];
+      const reports = await verifyInLanes(parts, Math.min(threads, parts.length), [
+        (part) => verifyHere(pool, snapshot, part, publicKey),
+        (part) => inWorker(pool, snapshot, part, publicKey),
+      ]);
       // A trail that does not hold is verified again in one go, in the same snapshot, so that the
       // problem named first is exactly the one a verification in one go names; so is one with a
       // part that could not be verified (no connection to spare, a worker that failed).
-      const reports = await Promise.all(verifying.map(async (report) => report.catch(() => undefined)));
       if (reports.every((r): r is TrailReport => r?.ok === true)) {
         await client.query('commit');
         reusable = true;
@@ -92,6 +95,11 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, opt
 }
 
 const MIN_PART_EVENTS = 50_000;
+/**
+ * Parts a thread verifies, as it takes the next one when done: a thread slowed by another process
+ * on its core then verifies fewer, rather than the others waiting for it at the end.
+ */
+const PARTS_PER_THREAD = 2;
 
 /** One part in this thread, on a second connection of the pool that imports the snapshot. */
 async function verifyHere(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
