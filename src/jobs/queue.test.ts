@@ -47,3 +47,12 @@ describe('scheduleNew', () => {
     expect(await jobs.queue.getJob('expire-pending-req_third')).toBeDefined();
   });
 });
+
+describe('close', () => {
+  it('waits for the jobs of scheduleNew calls nobody waited for', async () => {
+    const other = createJobQueue({ redisUrl: REDIS_URL, prefix, notifyBackoffMs: 10 }, clock);
+    void other.scheduleNew([expireJob('req_unwaited')]);
+    await other.close();
+    expect(await jobs.queue.getJob('expire-pending-req_unwaited')).toBeDefined();
+  });
+});

@@ -18,7 +18,8 @@ export interface JobScheduler {
   /**
    * Jobs no failed job can stand in the way of: their ids were never used (those of a request or
    * delivery rows the caller's transaction just created), or only by jobs whose moment has not
-   * come (adding one of those again is a no-op). They are added in one round trip.
+   * come (adding one of those again is a no-op). They are added in one round trip. A caller
+   * need not wait for them: close() waits for every scheduleNew still in flight.
    */
   scheduleNew(jobs: readonly ScheduledJob[]): Promise<void>;
 }
@@ -88,8 +89,10 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
   // one MULTI instead of a write, a read and a script call each.
   type Batch = { jobs: ScheduledJob[]; settle: ((error?: unknown) => void)[] };
   let batch: Batch | undefined;
-  const addNewTogether = (jobs: readonly ScheduledJob[]) =>
-    new Promise<void>((resolve, reject) => {
+  // Callers may not wait for their jobs (request-effects.ts); close() waits for them instead.
+  const unsettled = new Set<Promise<void>>();
+  const addNewTogether = (jobs: readonly ScheduledJob[]) => {
+    const added = new Promise<void>((resolve, reject) => {
       if (jobs.length === 0) return resolve();
       if (batch === undefined) {
         const taken: Batch = { jobs: [], settle: [] };
@@ -105,6 +108,11 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
       batch.jobs.push(...jobs);
       batch.settle.push((error) => (error === undefined ? resolve() : reject(error)));
     });
+    unsettled.add(added);
+    const forget = () => unsettled.delete(added);
+    added.then(forget, forget);
+    return added;
+  };
 
   const move = async (job: ScheduledJob) => {
     const previous = await queue.getJob(jobId(job));
@@ -121,6 +129,8 @@ export function createJobQueue(options: QueueOptions, clock: Clock): JobQueue {
     scheduleNew: (jobs) => withTimeout(addNewTogether(jobs), SCHEDULE_TIMEOUT_MS, 'scheduling jobs'),
     ping: () => withTimeout(connection.ping().then(() => undefined), SCHEDULE_TIMEOUT_MS, 'Redis ping'),
     async close() {
+      // Jobs handed over by callers that did not wait, within the same bound as theirs.
+      await withTimeout(Promise.allSettled(unsettled), SCHEDULE_TIMEOUT_MS, 'scheduling before close').catch(() => undefined);
       await queue.close();
       await connection.quit().catch(() => {});
     },

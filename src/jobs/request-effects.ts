@@ -86,21 +86,28 @@ export function createRequestEffects(deps: {
     },
     async afterCommit(change) {
       if (deps.scheduler === undefined) return;
+      const failed = (error: unknown) => deps.logger.warn({ err: error, requestId: change.requestId }, 'scheduling after commit failed; the reconciler will catch up');
+      // Ids never used before: the timed jobs of a created request, and of a request leaving
+      // `pending` (request.approved: no activate, end or ending-soon job of it can exist before
+      // its approval), and the jobs of new delivery rows. An activation's (its end, its ending
+      // notice) cannot have run yet, so none failed for good: the end job its approval queued is
+      // added again as a no-op (or back, after a Redis loss).
+      const fresh = change.events.includes('request.created') || change.events.includes('request.approved') || change.events.includes('request.activated');
+      if (fresh) {
+        // Not waited for: a create or an approval answers without a Redis round trip. The change
+        // is committed either way, a lost job is the reconciler's, and the queue's close() waits
+        // for these (a SIGTERM loses none).
+        deps.scheduler.scheduleNew(change.jobs).catch(failed);
+        return;
+      }
       try {
-        // Ids never used before: the timed jobs of a created request, and of a request leaving
-        // `pending` (request.approved: no activate, end or ending-soon job of it can exist before
-        // its approval), and the jobs of new delivery rows. An activation's (its end, its ending
-        // notice) cannot have run yet, so none failed for good: the end job its approval queued is
-        // added again as a no-op (or back, after a Redis loss).
-        const fresh = change.events.includes('request.created') || change.events.includes('request.approved') || change.events.includes('request.activated');
-        if (fresh) return await deps.scheduler.scheduleNew(change.jobs);
         const extended = change.events.includes('request.extended');
         for (const job of change.jobs) {
           if (extended && MOVED_BY_EXTENSION.has(job.name)) await deps.scheduler.reschedule(job);
           else await deps.scheduler.schedule(job);
         }
       } catch (error) {
-        deps.logger.warn({ err: error, requestId: change.requestId }, 'scheduling after commit failed; the reconciler will catch up');
+        failed(error);
       }
     },
   };

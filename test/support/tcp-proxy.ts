@@ -8,6 +8,10 @@ export interface TcpProxy {
   cut(): void;
   /** Accepts connections again. */
   restore(): void;
+  /** Keeps what clients send from reaching the service (a service that stopped answering). */
+  hold(): void;
+  /** Forwards what was held, in order, and everything after it. */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -15,6 +19,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let open = true;
+  let held: [Socket, Buffer][] | undefined;
   const server = createServer((client) => {
     if (!open) {
       client.destroy();
@@ -29,7 +34,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         upstream.destroy();
       });
     }
-    client.pipe(upstream).pipe(client);
+    client.on('data', (chunk: Buffer) => (held === undefined ? upstream.write(chunk) : held.push([upstream, chunk])));
+    upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -40,6 +46,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       open = true;
+    },
+    hold() {
+      held ??= [];
+    },
+    release() {
+      const chunks = held ?? [];
+      held = undefined;
+      for (const [upstream, chunk] of chunks) upstream.write(chunk);
     },
     close: () =>
       new Promise<void>((resolve) => {
