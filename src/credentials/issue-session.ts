@@ -68,9 +68,10 @@ class HandOutFailed extends Error {
 }
 
 /**
- * 1. Plan: one transaction with the request locked checks everything and writes the issuance
- *    as `pending` (plan-issuance.ts).
- * 2. STS, outside any transaction, aborted after STS_CALL_DEADLINE_SECONDS (session-duration.ts).
+ * 1. Plan: everything is checked on one read and the issuance written as `pending` by one
+ *    statement, if nothing changed meanwhile (plan-issuance.ts).
+ * 2. STS, outside any transaction, aborted after STS_CALL_DEADLINE_SECONDS (session-duration.ts);
+ *    the request is prepared during step 1's write and sent once it committed.
  * 3. What AWS answered is checked against the window, then turned into what the caller asked
  *    for (`handOut`, e.g. the federation exchange), still outside any transaction.
  * 4. A second write completes the issuance and audits it, under the request's row lock: one
@@ -85,11 +86,24 @@ async function issueSession<T>(
   format: string,
   handOut: (credentials: SessionCredentials, plan: Plan) => Promise<T>,
 ): Promise<T> {
-  const plan = await planIssuance(deps, caller, requestId, kind, format);
+  // The SDK builds and signs the AssumeRole request (most of its CPU per call) while PostgreSQL
+  // writes the pending issuance, and sends it only once that write committed (SPEC §4.1): a plan
+  // whose write did not land sends nothing. It starts on the next turn of the event loop, once
+  // the write's statement went out.
+  let call: Promise<SessionCredentials> | undefined;
+  const plan = await planIssuance(deps, caller, requestId, kind, format, (planned, written) => {
+    const sendWhen = written.then((landed) => {
+      if (!landed) throw new Error('the pending issuance was not written');
+    });
+    call = new Promise((resolve) => setImmediate(resolve)).then(() =>
+      deps.sts.assumeRole(planned.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000), sendWhen),
+    );
+    call.catch(() => undefined); // A dropped plan's call fails unsent; the written plan's is awaited below.
+  });
 
   let credentials: SessionCredentials;
   try {
-    credentials = await deps.sts.assumeRole(plan.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000));
+    credentials = await call!;
   } catch (error) {
     await recordFailure(deps, caller, plan, error instanceof StsFailure ? `${error.kind}: ${error.message}` : 'unexpected error');
     deps.metrics.issuances.inc({ outcome: 'failed', error_code: error instanceof StsFailure ? error.kind : 'unexpected' });

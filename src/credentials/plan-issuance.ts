@@ -40,10 +40,17 @@ export function sourceIdentityOf(caller: Pick<Caller, 'email' | 'id'>): string {
 const PLAN_ATTEMPTS = 5;
 
 /**
+ * Told of each plan as its write starts: `written` resolves true once it committed, false when
+ * the request changed first (the plan is then dropped), and rejects when the write failed.
+ */
+export type WhileWriting = (plan: Plan, written: Promise<boolean>) => void;
+
+/**
  * State, requester, conditions and the time left are checked (SPEC §3 rules 3 and 4) on one
  * consistent read, and the issuance is written as `pending` before any AWS call, on condition
  * that nothing it was judged on changed meanwhile (see insertPendingIssuanceIfUnchanged);
- * otherwise it is judged again on a fresh read. A refusal is audited and thrown.
+ * otherwise it is judged again on a fresh read. A refusal is audited and thrown. The plan
+ * returned is the last one `whileWriting` was told of.
  */
 export async function planIssuance(
   deps: { db: Db; clock: Clock },
@@ -51,6 +58,7 @@ export async function planIssuance(
   requestId: string,
   kind: IssuanceKind,
   format: string,
+  whileWriting: WhileWriting = () => undefined,
 ): Promise<Plan> {
   for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt += 1) {
     const context = await readIssuanceContext(deps.db, requestId);
@@ -78,7 +86,9 @@ export async function planIssuance(
       sourceIp: caller.sourceIp,
       createdAt: judged.at,
     };
-    if (await insertPendingIssuanceIfUnchanged(deps.db, pending, context.rowVersion)) return plan;
+    const written = insertPendingIssuanceIfUnchanged(deps.db, pending, context.rowVersion);
+    whileWriting(plan, written);
+    if (await written) return plan;
   }
   throw new Problem('conflict', 'the request kept changing while credentials were planned; ask again');
 }

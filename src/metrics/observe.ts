@@ -45,18 +45,21 @@ export function observeRequestEffects(effects: RequestEffects, deps: { db: Db; m
   };
 }
 
-/** Times every AssumeRole call, failed ones included. */
+/** Times every AssumeRole call sent, failed ones included, from when it may be sent. */
 export function timeStsCalls(sts: CredentialIssuer, metrics: Metrics): CredentialIssuer {
   return {
     ...sts,
-    async assumeRole(input, deadline) {
-      const stop = metrics.stsCallSeconds.startTimer();
+    async assumeRole(input, deadline, sendWhen) {
+      let stop: ((labels: { outcome: string }) => void) | undefined;
+      const start = () => (stop = metrics.stsCallSeconds.startTimer());
+      if (sendWhen === undefined) start();
+      else sendWhen.then(start, () => undefined);
       try {
-        const credentials = await sts.assumeRole(input, deadline);
-        stop({ outcome: 'ok' });
+        const credentials = await sts.assumeRole(input, deadline, sendWhen);
+        stop?.({ outcome: 'ok' });
         return credentials;
       } catch (error) {
-        stop({ outcome: 'error' });
+        stop?.({ outcome: 'error' });
         throw error;
       }
     },

@@ -128,3 +128,49 @@ describe('a credentials call on a request that changed after it was read', () =>
     expect(h.aws.assumeRoleCalls.filter((call) => call.roleSessionName === `brevet-${request.id}`)).toEqual([]);
   });
 });
+
+describe('the AssumeRole request, prepared while the pending issuance is written', () => {
+  it('reaches STS only once that write committed, even while the write waits on a lock', async () => {
+    const { requester, request } = await activeRequest();
+    const sessionName = `brevet-${request.id}`;
+    // What another connection sees committed at the moment AWS receives the request.
+    const seenAtArrival: string[][] = [];
+    h.aws.beforeAssumeRole = async (name) => {
+      if (name === sessionName) seenAtArrival.push((await issuancesOf(h.t, request.id)).map((row) => row.status));
+    };
+    try {
+      let answer: Awaited<ReturnType<typeof issue>> | undefined;
+      await h.t.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from requests where id = ${request.id} for update`);
+        void issue(h.t, requester.key, request.id).then((response) => (answer = response));
+        while ((await lockWaiters()) === 0) await new Promise((resolve) => setImmediate(resolve));
+        // The write waits on this lock while the SDK prepares the request; none reaches STS.
+        for (let i = 0; i < 20; i++) await tx.execute(sql`select 1`);
+        expect(h.aws.assumeRoleCalls.filter((call) => call.roleSessionName === sessionName)).toEqual([]);
+      });
+      while (answer === undefined) await new Promise((resolve) => setImmediate(resolve));
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      expect(seenAtArrival).toEqual([['pending']]);
+      expect((await issuancesOf(h.t, request.id)).map((row) => row.status)).toEqual(['issued']);
+    } finally {
+      h.aws.beforeAssumeRole = undefined;
+    }
+  });
+
+  it('is never sent when the write finds the request revoked, and the call is refused', async () => {
+    const { requester, request } = await activeRequest();
+    let answer: Awaited<ReturnType<typeof issue>> | undefined;
+    await h.t.deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select 1 from requests where id = ${request.id} for update`);
+      void issue(h.t, requester.key, request.id).then((response) => (answer = response));
+      while ((await lockWaiters()) === 0) await new Promise((resolve) => setImmediate(resolve));
+      for (let i = 0; i < 20; i++) await tx.execute(sql`select 1`);
+      await tx.execute(sql`update requests set status = 'revoked' where id = ${request.id}`);
+    });
+    while (answer === undefined) await new Promise((resolve) => setImmediate(resolve));
+    expect(answer.status).toBe(409);
+    // Let anything the dropped plan could still send arrive first.
+    expect((await h.t.http().get('/healthz')).status).toBe(200);
+    expect(h.aws.assumeRoleCalls.filter((call) => call.roleSessionName === `brevet-${request.id}`)).toEqual([]);
+  });
+});

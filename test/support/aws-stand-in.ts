@@ -63,6 +63,8 @@ export interface AwsStandIn {
    */
   expiredSessionTokens: Set<string>;
   unknownAccessKeys: Set<string>;
+  /** Runs when an AssumeRole arrives, before it is looked at: a test's look at the world at that moment. */
+  beforeAssumeRole?: (roleSessionName: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -326,31 +328,37 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       const action = params.get('Action') ?? '';
       const isIam = IAM_ACTIONS.has(action);
       const ns = isIam || params.get('Version') === '2010-05-08' ? IAM_NS : STS_NS;
-      try {
-        checkCaller(req.headers);
-        if (action === 'AssumeRole') {
-          const call = recordAssumeRole(params, req.headers.authorization);
-          if (applyFault(res, ns, assumeRoleFaults.shift())) return;
-          sendResult(res, ns, action, validateAndIssue(call, params));
-        } else if (action === 'GetCallerIdentity') {
-          // Who the caller is: a session this stand-in handed out, else Brevet's own IAM user in its account.
-          const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
-          const session = sessions.get(accessKeyId);
-          const arn = session === undefined ? `arn:aws:iam::${stand.account}:user/brevet` : `arn:aws:sts::${session.account}:assumed-role/${session.roleName}/${session.sessionName}`;
-          const userId = session === undefined ? 'AIDABREVETTEST' : `AROASTANDIN:${session.sessionName}`;
-          sendResult(res, ns, action, `${el('Arn', arn)}${el('UserId', userId)}${el('Account', session?.account ?? stand.account)}`);
-        } else if (isIam) {
-          const rest = [...params].filter(([k]) => k !== 'Action' && k !== 'Version');
-          stand.iamCalls.push({ action, params: Object.fromEntries(rest) });
-          if (applyFault(res, ns, iamFaults.shift())) return;
-          sendResult(res, ns, action, iam(action, params));
-        } else {
-          throw new AwsError('InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? ''}`);
+      const before = action === 'AssumeRole' ? stand.beforeAssumeRole : undefined;
+      if (before === undefined) handle();
+      else void before(params.get('RoleSessionName') ?? '').then(handle);
+
+      function handle() {
+        try {
+          checkCaller(req.headers);
+          if (action === 'AssumeRole') {
+            const call = recordAssumeRole(params, req.headers.authorization);
+            if (applyFault(res, ns, assumeRoleFaults.shift())) return;
+            sendResult(res, ns, action, validateAndIssue(call, params));
+          } else if (action === 'GetCallerIdentity') {
+            // Who the caller is: a session this stand-in handed out, else Brevet's own IAM user in its account.
+            const accessKeyId = /Credential=([A-Z0-9]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? '';
+            const session = sessions.get(accessKeyId);
+            const arn = session === undefined ? `arn:aws:iam::${stand.account}:user/brevet` : `arn:aws:sts::${session.account}:assumed-role/${session.roleName}/${session.sessionName}`;
+            const userId = session === undefined ? 'AIDABREVETTEST' : `AROASTANDIN:${session.sessionName}`;
+            sendResult(res, ns, action, `${el('Arn', arn)}${el('UserId', userId)}${el('Account', session?.account ?? stand.account)}`);
+          } else if (isIam) {
+            const rest = [...params].filter(([k]) => k !== 'Action' && k !== 'Version');
+            stand.iamCalls.push({ action, params: Object.fromEntries(rest) });
+            if (applyFault(res, ns, iamFaults.shift())) return;
+            sendResult(res, ns, action, iam(action, params));
+          } else {
+            throw new AwsError('InvalidAction', `Could not find operation ${action} for version ${params.get('Version') ?? ''}`);
+          }
+        } catch (err) {
+          if (err instanceof AwsError) return sendError(res, ns, err);
+          sendError(res, ns, new AwsError('InternalFailure', String(err), 500));
+          throw err; // a bug in the stand-in: answer, then fail the test run loudly
         }
-      } catch (err) {
-        if (err instanceof AwsError) return sendError(res, ns, err);
-        sendError(res, ns, new AwsError('InternalFailure', String(err), 500));
-        throw err; // a bug in the stand-in: answer, then fail the test run loudly
       }
     });
   });

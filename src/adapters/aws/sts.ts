@@ -23,8 +23,12 @@ export interface SessionCredentials {
 }
 
 export interface CredentialIssuer {
-  /** `deadline` aborts the whole call, retries included. */
-  assumeRole(input: AssumeRoleInput, deadline?: AbortSignal): Promise<SessionCredentials>;
+  /**
+   * `deadline` aborts the whole call, retries included. With `sendWhen`, the request is built and
+   * signed at once but nothing reaches AWS until `sendWhen` resolves; if it rejects, nothing is
+   * ever sent and the call rejects.
+   */
+  assumeRole(input: AssumeRoleInput, deadline?: AbortSignal, sendWhen?: Promise<void>): Promise<SessionCredentials>;
 }
 
 export interface AwsClientOptions {
@@ -60,21 +64,30 @@ export function createStsIssuer(options: AwsClientOptions = {}): CredentialIssue
   };
 
   return {
-    async assumeRole(input, deadline) {
+    async assumeRole(input, deadline, sendWhen) {
       const client = clientFor(input.region ?? options.region);
-      try {
-        const output = await client.send(
-          new AssumeRoleCommand({
-            RoleArn: input.roleArn,
-            RoleSessionName: input.sessionName,
-            SourceIdentity: input.sourceIdentity,
-            DurationSeconds: input.durationSeconds,
-            Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
-            Policy: input.policy,
-            ExternalId: input.externalId ?? undefined,
-          }),
-          { abortSignal: deadline },
+      const command = new AssumeRoleCommand({
+        RoleArn: input.roleArn,
+        RoleSessionName: input.sessionName,
+        SourceIdentity: input.sourceIdentity,
+        DurationSeconds: input.durationSeconds,
+        Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+        Policy: input.policy,
+        ExternalId: input.externalId ?? undefined,
+      });
+      if (sendWhen !== undefined) {
+        sendWhen.catch(() => undefined); // Its rejection is this call's (below), even when the SDK fails before reaching it.
+        // The last step before the HTTP handler: the request is serialized and signed, and waits here.
+        command.middlewareStack.add(
+          (next) => async (args) => {
+            await sendWhen;
+            return next(args);
+          },
+          { step: 'deserialize', priority: 'low', name: 'brevetSendWhen' },
         );
+      }
+      try {
+        const output = await client.send(command, { abortSignal: deadline });
         const c = output.Credentials;
         if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined || c.Expiration === undefined) {
           throw new StsFailure('rejected', 'STS answered without credentials');
