@@ -95,6 +95,17 @@ describe('requests', () => {
     expect(result.stderr).toContain(`request ${id} active`);
   });
 
+  it('asks without --reason, as the credential-process hint says ("brevet request P --wait"), saying no reason was given', async () => {
+    const result = await brevet(alice.key, 'request', auto.name, '--wait', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const request = JSON.parse(result.stdout);
+    expect(request).toMatchObject({ status: 'active', profileName: auto.name, justification: 'no reason given (brevet request without --reason)' });
+    // Break-glass is granted on its justification alone: it is not left out.
+    const glass = await brevet(alice.key, 'request', auto.name, '--break-glass');
+    expect(glass.code).toBe(2);
+    expect(glass.stderr).toContain('--break-glass needs --reason');
+  });
+
   it('--wait exits 3 with the status and the deny comment', async () => {
     const waiting = brevet(alice.key, 'request', gated.name, '--reason', 'INC-2 look around', '--wait');
     let id: string | undefined;

@@ -34,7 +34,7 @@ const HELP = `brevet — just-in-time AWS access
   brevet login --url URL --token KEY        check the token and save both (~/.config/brevet/config.json, 0600)
   brevet whoami                             who the token is
   brevet profiles                           the profiles you may ask for
-  brevet request <profile> --reason TEXT [--duration 30m|1h|1800] [--ticket T] [--start ISO]
+  brevet request <profile> [--reason TEXT] [--duration 30m|1h|1800] [--ticket T] [--start ISO]
                  [--scope-actions a,b] [--break-glass] [--wait [--timeout 15m]]
   brevet status <id>                        one request
   brevet ls [--mine|--reviewable] [--status S] [-q]   (-q: ids only)

@@ -8,6 +8,9 @@ import { waitUntilActive } from '../wait.js';
 
 const DEFAULT_TIMEOUT = '15m';
 
+/** The justification of a request made without --reason. */
+export const NO_REASON = 'no reason given (brevet request without --reason)';
+
 /** `brevet request <profile> [--duration] [--reason] [--ticket] [--start] [--scope-actions] [--break-glass] [--wait [--timeout]]`. */
 export async function request(ctx: Context, argv: string[]): Promise<void> {
   const startedAt = Date.now();
@@ -25,8 +28,11 @@ export async function request(ctx: Context, argv: string[]): Promise<void> {
     },
     { min: 1, max: 1, names: '<profile>' },
   );
+  // SPEC §10 makes --reason optional (its own hint is `brevet request P --wait`) while the API
+  // wants a justification: without one, the request says plainly that none was given, for the
+  // approvers and the audit trail to see. Break-glass self-activates on its justification alone.
   const reason = text(args, 'reason');
-  if (reason === undefined) throw usage('--reason is required: say why you need the access (approvers and the audit trail read it)');
+  if (reason === undefined && flag(args, 'break-glass')) throw usage('--break-glass needs --reason: the access is granted on it alone (the approvers are alerted with it)');
   const duration = text(args, 'duration');
   const timeout = parseDuration(text(args, 'timeout') ?? DEFAULT_TIMEOUT, '--timeout');
   const actions = text(args, 'scope-actions')?.split(',').map((action) => action.trim()).filter((action) => action !== '');
@@ -37,7 +43,7 @@ export async function request(ctx: Context, argv: string[]): Promise<void> {
     ctx.api().POST('/v1/requests', {
       body: {
         profile: args.positionals[0]!,
-        justification: reason,
+        justification: reason ?? NO_REASON,
         ...(duration === undefined ? {} : { durationSeconds: parseDuration(duration, '--duration') }),
         ...(text(args, 'ticket') === undefined ? {} : { ticket: text(args, 'ticket') }),
         ...(start === undefined ? {} : { startsAt: new Date(start).toISOString() }),
