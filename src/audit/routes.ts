@@ -176,7 +176,9 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'audit
       {
         schema: {
           operationId: 'verifyAudit',
-          summary: 'Check every event hash and every sealed block: Merkle root, chain and signature (auditors and admins); names the first broken event or block',
+          summary: 'Check every event hash and every sealed block: Merkle root, chain and signature; names the first broken event or block',
+          description:
+            'Auditors and admins verify the whole trail. Anyone else verifies the events of their own requests and the blocks that seal them (each linked to the block before it): `checked` and `unsealed` count only their events.',
           tags: ['audit'],
           response: { 200: VerifyResult, ...errorResponses() },
         },

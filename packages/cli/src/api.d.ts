@@ -362,7 +362,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Check every event hash and every sealed block: Merkle root, chain and signature (auditors and admins); names the first broken event or block */
+        /**
+         * Check every event hash and every sealed block: Merkle root, chain and signature; names the first broken event or block
+         * @description Auditors and admins verify the whole trail. Anyone else verifies the events of their own requests and the blocks that seal them (each linked to the block before it): `checked` and `unsealed` count only their events.
+         */
         get: operations["verifyAudit"];
         put?: never;
         post?: never;
@@ -7747,7 +7750,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK: check every event hash and every sealed block: Merkle root, chain and signature (auditors and admins); names the first broken event or block */
+            /** @description OK: check every event hash and every sealed block: Merkle root, chain and signature; names the first broken event or block */
             200: {
                 headers: {
                     [name: string]: unknown;
