@@ -95,6 +95,7 @@ async function issueSession<T>(
     const sendWhen = written.then((landed) => {
       if (!landed) throw new Error('the pending issuance was not written');
     });
+    sendWhen.catch(() => undefined); // Handled by the call below, which may start after it settled.
     call = new Promise((resolve) => setImmediate(resolve)).then(() =>
       deps.sts.assumeRole(planned.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000), sendWhen),
     );
