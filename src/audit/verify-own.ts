@@ -12,38 +12,28 @@ import { eventBatches } from './event-batches.js';
 import { rowsOf } from './writer.js';
 
 /**
- * Verifies, in one snapshot, every block that holds an event of the caller's requests, each as
- * the part of the trail it is (linked to the block before, its root over all of its events, its
- * hash and signature), and every such event's hash. `checked` counts the caller's events; a
- * trail broken elsewhere is not this caller's to see. The first block is verified with the
- * milestone-1 chain before it when one of the caller's events is in that chain.
+ * Verifies, in one snapshot, every part of the trail that holds an event of the caller's
+ * requests, each part being a block and the events since the block before it (linked to that
+ * block; its root over all of its events, its hash and signature; for block 1, the milestone-1
+ * chain before it), and so every such event's hash. `checked` counts the caller's events; a
+ * trail broken elsewhere is not this caller's to see.
  */
 export function verifyOwnEvents(db: Db, requesterId: string, publicKey: KeyObject | undefined): Promise<TrailReport> {
   return db.transaction(
     async (tx) => {
+      // Each event with the part of the trail that holds it: the first block ending at or after it
+      // and the gap before that block (an event there, in no block, breaks that part); none when
+      // it is past the last block (not sealed yet).
       const own = rowsOf<{ id: string; seq: string | null }>(
         await tx.execute(sql`
           select e.id::text as id, b.seq::text as seq
           from audit_events e
-          left join lateral (
-            select seq, first_event_id from audit_blocks where last_event_id >= e.id order by last_event_id limit 1
-          ) b on b.first_event_id <= e.id
+          left join lateral (select seq from audit_blocks where last_event_id >= e.id order by last_event_id limit 1) b on true
           where e.request_id in (select id from requests where requester_id = ${requesterId})
           order by e.id`),
       );
       const [head] = await tx.select().from(auditBlocks).orderBy(sql`${auditBlocks.seq} desc`).limit(1);
-      const sealedThrough = head === undefined ? null : head.lastEventId;
-      const firstBlock = head === undefined ? undefined : blockView((await tx.select().from(auditBlocks).where(sql`${auditBlocks.seq} = 1`))[0]!);
-
-      const seqs = new Set<number>();
-      let unsealed = 0;
-      for (const event of own) {
-        if (event.seq !== null) seqs.add(Number(event.seq));
-        else if (sealedThrough !== null && BigInt(event.id) > sealedThrough) unsealed += 1;
-        // An event before the first block is in the milestone-1 chain, which block 1 links to.
-        else if (firstBlock !== undefined && BigInt(event.id) < BigInt(firstBlock.firstEventId)) seqs.add(1);
-        else unsealed += 1; // No block at all yet.
-      }
+      const seqs = new Set(own.flatMap((event) => (event.seq === null ? [] : [Number(event.seq)])));
       const ownIds = new Set(own.map((event) => event.id));
       const joined: TrailReport = {
         ok: true,
@@ -51,9 +41,9 @@ export function verifyOwnEvents(db: Db, requesterId: string, publicKey: KeyObjec
         firstBrokenId: null,
         firstBrokenBlock: null,
         problem: null,
-        sealedThrough: sealedThrough === null ? null : sealedThrough.toString(),
+        sealedThrough: head === undefined ? null : head.lastEventId.toString(),
         blocks: 0,
-        unsealed,
+        unsealed: own.filter((event) => event.seq === null).length,
         unsigned: 0,
       };
       for (const seq of [...seqs].sort((a, b) => a - b)) {

@@ -5,7 +5,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../support/app.js';
-import { blocksFromDatabase, createProfile, openRequest, reviewRequest, sealAll, startAuditApp, trailFromDatabase, verify, type Principal } from './helpers.js';
+import { eventHash } from '../../src/audit/proof.js';
+import { asSuperuser, blocksFromDatabase, createProfile, insertRow, openRequest, reviewRequest, sealAll, startAuditApp, trailFromDatabase, verify, type Principal } from './helpers.js';
 
 let t: TestApp;
 let alice: Principal;
@@ -13,6 +14,9 @@ let bob: Principal;
 let carol: Principal;
 let sre: Principal;
 const alices: string[] = [];
+let bobs: string;
+/** An event id no event took: between the first block and the second. */
+let gap: string;
 
 /** Alice's events: those of her requests, as the trail holds them. */
 async function alicesEvents() {
@@ -27,10 +31,11 @@ beforeAll(async () => {
   carol = await t.principal({ groups: ['dev'] });
   sre = await t.principal({ groups: ['sre'] });
   alices.push((await openRequest(t, alice.key, profile.id)).id);
-  const bobs = (await openRequest(t, bob.key, profile.id)).id;
-  await sealAll(t);
-  await reviewRequest(t, sre.key, alices[0]!, 'approve');
+  bobs = (await openRequest(t, bob.key, profile.id)).id;
   await reviewRequest(t, sre.key, bobs, 'deny');
+  await sealAll(t);
+  gap = await asSuperuser(t, async (client) => (await client.query<{ id: string }>(`select nextval('audit_events_id_seq')::text as id`)).rows[0]!.id);
+  await reviewRequest(t, sre.key, alices[0]!, 'approve');
   alices.push((await openRequest(t, alice.key, profile.id)).id);
   await sealAll(t);
   // One more of Alice's, not sealed yet.
@@ -63,6 +68,34 @@ describe('GET /v1/audit/verify for someone neither auditor nor admin', () => {
     for (const who of [carol, sre]) {
       expect(await verify(t, who.key)).toMatchObject({ ok: true, checked: 0, blocks: 0, unsealed: 0 });
     }
+  });
+
+  it('names an event of theirs slipped in between two blocks, its hash made to fit, where none of theirs is', async () => {
+    const [first, second] = await blocksFromDatabase(t);
+    expect(BigInt(gap)).toBeGreaterThan(BigInt(first!.lastEventId));
+    expect(BigInt(gap)).toBeLessThan(BigInt(second!.firstEventId));
+    const fields = {
+      id: gap,
+      occurredAt: new Date().toISOString(),
+      actor: { id: sre.id, kind: 'person' as const },
+      action: 'review.approved',
+      requestId: bobs,
+      profileId: null,
+      sourceIp: null,
+      details: {},
+    };
+    await asSuperuser(t, (client) => insertRow(client, { ...fields, prevHash: null, hash: eventHash(fields) }));
+    try {
+      // Bob's own events are all in the first block: the forgery is checked with the second.
+      expect((await trailFromDatabase(t)).filter((event) => event.requestId === bobs && BigInt(event.id) > BigInt(first!.lastEventId))).toHaveLength(1);
+      expect(await verify(t, bob.key)).toMatchObject({ ok: false, firstBrokenId: gap, problem: expect.stringMatching(/in no block/) });
+    } finally {
+      await asSuperuser(t, async (client) => {
+        await client.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+        await client.query('delete from audit_events where id = $1', [gap]);
+      });
+    }
+    expect(await verify(t, bob.key)).toMatchObject({ ok: true });
   });
 
   it("names the requester's own event that was changed, as a database superuser would change it", async () => {
