@@ -94,10 +94,12 @@ export function createRequestEffects(deps: {
       // added again as a no-op (or back, after a Redis loss).
       const fresh = change.events.includes('request.created') || change.events.includes('request.approved') || change.events.includes('request.activated');
       if (fresh) {
-        // Not waited for: a create or an approval answers without a Redis round trip. The change
-        // is committed either way, a lost job is the reconciler's, and the queue's close() waits
-        // for these (a SIGTERM loses none).
-        deps.scheduler.scheduleNew(change.jobs).catch(failed);
+        const scheduled = deps.scheduler.scheduleNew(change.jobs).catch(failed);
+        // A create waits: under load, creates that wait for Redis commit and queue in bursts, in
+        // fewer MULTIs (side by side, creates that did not wait cost ~10 % more API CPU each). An
+        // approval or activation answers without that round trip: the change is committed
+        // either way, a lost job is the reconciler's, and the queue's close() waits for it.
+        if (change.events.includes('request.created')) await scheduled;
         return;
       }
       try {

@@ -1,6 +1,6 @@
-// A create and an approval answer once their change is committed, without waiting for Redis:
-// the jobs they queue go out after the answer (SPEC §5: the database is the source of truth),
-// and are in Redis once it answers again.
+// An approval answers once its change is committed, without waiting for Redis: the jobs it
+// queues go out after the answer (SPEC §5: the database is the source of truth), and are in Redis
+// once it answers again. (A create waits for its jobs: see request-effects.ts.)
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, jobOf, testQueuePrefix } from '../support/queue.js';
@@ -28,19 +28,19 @@ afterAll(async () => {
   await deleteKeysWithPrefix(prefix);
 });
 
-it('answers a create and an approval while Redis holds every command, and their jobs are there once it answers', async () => {
+it('answers an approval while Redis holds every command, and its jobs are there once it answers', async () => {
   const profile = await createProfile(t, { required: 1 });
   const requester = await t.principal({ groups: ['dev'] });
   const approver = await t.principal({ groups: ['sre'] });
 
-  redis.hold();
   const created = await openRequest(t, requester.key, { profile: profile.name });
   expect(created.status).toBe('pending');
+  redis.hold();
   const approved = await t.http().post(`/v1/requests/${created.id}/reviews`).set(auth(approver.key)).send({ decision: 'approve' });
   expect(approved.status, JSON.stringify(approved.body)).toBe(200);
   expect(approved.body.status).toBe('active');
   redis.release();
-  // Had the answers waited, each would have given up on Redis after its 2 s and said so.
+  // Had the answer waited, it would have given up on Redis after 2 s and said so.
   expect(t.logs.filter((line) => line.includes('scheduling after commit failed'))).toEqual([]);
 
   // The queue's connection keeps its commands in order: these reads follow the held adds.
