@@ -1,6 +1,6 @@
-// The verification of a trail in parts, verified side by side (one in this thread, the others in
-// worker threads, each on its own connection in one exported snapshot): blocks partition the event
-// ids, so a part is a run of consecutive blocks with the events up to its last block's last id.
+// The verification of a trail in parts, verified side by side (in worker threads, each on its own
+// connection in one exported snapshot): blocks partition the event ids, so a part is a run of
+// consecutive blocks with the events up to its last block's last id.
 import type { KeyObject } from 'node:crypto';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -56,25 +56,24 @@ export function joinReports(reports: readonly TrailReport[]): TrailReport {
 
 /**
  * The parts' reports in order, verified in `lanes` lanes side by side, each taking the next part
- * when done: the first lane with `verify[0]` (this thread), the others with `verify[1]` (worker
- * threads). A part that could not be verified has no report; once a part does not hold (or has
+ * when done. A part that could not be verified has no report; once a part does not hold (or has
  * none), no lane takes another, as the trail is then verified in one go.
  */
 export async function verifyInLanes(
   parts: readonly TrailPart[],
   lanes: number,
-  verify: readonly [(part: TrailPart) => Promise<TrailReport>, (part: TrailPart) => Promise<TrailReport>],
+  verify: (part: TrailPart) => Promise<TrailReport>,
 ): Promise<(TrailReport | undefined)[]> {
   const reports: (TrailReport | undefined)[] = parts.map(() => undefined);
   let next = 0;
-  const lane = async (verifyPart: (part: TrailPart) => Promise<TrailReport>) => {
+  const lane = async () => {
     while (next < parts.length) {
       const i = next++;
-      reports[i] = await verifyPart(parts[i]!).catch(() => undefined);
+      reports[i] = await verify(parts[i]!).catch(() => undefined);
       if (reports[i]?.ok !== true) next = parts.length;
     }
   };
-  await Promise.all(Array.from({ length: lanes }, async (_, i) => lane(verify[i === 0 ? 0 : 1])));
+  await Promise.all(Array.from({ length: lanes }, lane));
   return reports;
 }
 

@@ -41,7 +41,7 @@ export async function verifyAudit(deps: VerifyDeps, caller: Caller, options: Ver
 
 /** How GET /v1/audit/verify splits a trail (tests make parts of a few events). */
 export interface VerifyOptions {
-  /** Parts verified side by side at most: threads, this one and workers (default: the cores this process may use). */
+  /** Parts verified side by side at most, each in a worker thread (default: the cores this process may use). */
   parts?: number;
   /** Sealed events a part has at least: below, starting a worker thread costs more than it saves. */
   minPartEvents?: number;
@@ -50,9 +50,10 @@ export interface VerifyOptions {
 /**
  * PostgreSQL: the blocks, then the events by COPY of their text (the events are never built as
  * objects: each row gives its canonical JSON directly, event-copy.ts), in one repeatable-read
- * snapshot. A long trail is verified in parts side by side (verify-parts.ts): the first in this
- * thread, the others in worker threads, each on its own connection importing the snapshot this
- * transaction exports, so all read one and the same trail while writers and the sealer go on.
+ * snapshot. A long trail is verified in parts side by side (verify-parts.ts), each in a worker
+ * thread on a connection of its own that imports the snapshot this transaction exports, so all
+ * read one and the same trail while writers and the sealer go on, and this thread goes on
+ * answering requests meanwhile. A short one is verified here, in one go.
  */
 async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, options: VerifyOptions): Promise<TrailReport> {
   const client = await pool.connect();
@@ -69,13 +70,10 @@ async function verifyCopied(pool: pg.Pool, publicKey: KeyObject | undefined, opt
     const parts = splitTrail(all, threads * PARTS_PER_THREAD, options.minPartEvents ?? MIN_PART_EVENTS);
     if (parts.length > 1) {
       const { snapshot } = rowsOf<{ snapshot: string }>(await client.query('select pg_export_snapshot() as snapshot'))[0]!;
-      const reports = await verifyInLanes(parts, Math.min(threads, parts.length), [
-        (part) => verifyHere(pool, snapshot, part, publicKey),
-        (part) => inWorker(pool, snapshot, part, publicKey),
-      ]);
+      const reports = await verifyInLanes(parts, Math.min(threads, parts.length), (part) => inWorker(pool, snapshot, part, publicKey));
       // A trail that does not hold is verified again in one go, in the same snapshot, so that the
       // problem named first is exactly the one a verification in one go names; so is one with a
-      // part that could not be verified (no connection to spare, a worker that failed).
+      // part that could not be verified (a worker that failed, or no connection to spare).
       if (reports.every((r): r is TrailReport => r?.ok === true)) {
         await client.query('commit');
         reusable = true;
@@ -100,25 +98,6 @@ const MIN_PART_EVENTS = 50_000;
  * on its core then verifies fewer, rather than the others waiting for it at the end.
  */
 const PARTS_PER_THREAD = 2;
-
-/** One part in this thread, on a second connection of the pool that imports the snapshot. */
-async function verifyHere(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {
-  const client = await pool.connect();
-  let reusable = false;
-  try {
-    await client.query('begin isolation level repeatable read read only');
-    await client.query(`set transaction snapshot '${snapshot}'`);
-    await client.query(EVENT_COPY_SESSION);
-    const { report, consumed } = await verifyPart(client, part, publicKey);
-    if (consumed) {
-      await client.query('commit');
-      reusable = true;
-    }
-    return report;
-  } finally {
-    client.release(!reusable);
-  }
-}
 
 /** One part in a worker thread (verify-workers.ts), on a connection of its own. */
 function inWorker(pool: pg.Pool, snapshot: string, part: TrailPart, publicKey: KeyObject | undefined): Promise<TrailReport> {

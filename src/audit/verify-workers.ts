@@ -4,11 +4,20 @@
 // 0316510). None is started at boot, and one idle for IDLE_MS ends, so an idle API keeps its memory.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { TrailReport } from './proof.js';
 import type { PartAnswer, PartWork } from './verify-worker.js';
 
 const IDLE_MS = 60_000;
+
+/**
+ * A worker's young generation (V8 makes it three semi-spaces: 32 MB each). A verification
+ * allocates a few KB per event, all of it short-lived: with the API's 8 MB semi-spaces
+ * (memory-flags.ts) a thread spent ~6 µs of CPU an event, with 32 MB ~4 µs (bench/RESULTS.md,
+ * 2026-12-03 evening). It is memory only while verifications come: a worker ends after IDLE_MS.
+ */
+const WORKER_YOUNG_GENERATION_MB = 96;
 
 interface Warm {
   worker: Worker;
@@ -65,8 +74,14 @@ function answerOf(worker: Worker, work: PartWork): Promise<PartAnswer> {
 }
 
 function startWorker(): Worker {
+  // --max-semi-space-size, given to the API on its command line, is process-wide: every isolate
+  // reads it when created, and it overrides a Worker's resourceLimits. The API's own isolate read it
+  // at start; unset now (0 is V8's "not given"), it leaves this thread's young generation to its limits.
+  setFlagsFromString('--max-semi-space-size=0');
   const fromSource = import.meta.url.endsWith('.ts');
-  return new Worker(fromSource ? sourceWorker() : new URL('./verify-worker.js', import.meta.url));
+  return new Worker(fromSource ? sourceWorker() : new URL('./verify-worker.js', import.meta.url), {
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+  });
 }
 
 /**

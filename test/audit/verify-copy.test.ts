@@ -58,7 +58,7 @@ describe('the verification by COPY', () => {
     const report = await verifyAudit(copyDeps(), auditor, { parts: 1 });
     expect(report).toEqual({ ok: true, checked: ODD.length + 4, firstBrokenId: null, firstBrokenBlock: null, problem: null, sealedThrough: expect.any(String), blocks: 3, unsealed: 3, unsigned: 0 });
     expect(report).toEqual(await verifyAudit(batchDeps(), auditor));
-    // In parts side by side (this thread and worker threads, one snapshot): the same report.
+    // In parts side by side (worker threads, one snapshot): the same report.
     expect(await verifyAudit(copyDeps(), auditor, { parts: 3, minPartEvents: 1 })).toEqual(report);
     expect(await verifyAudit(copyDeps(), auditor, { parts: 2, minPartEvents: 1 })).toEqual(report);
   }, 60_000);
