@@ -12,7 +12,8 @@ import { createCheckpointWriter } from '../../src/audit/checkpoints.js';
 import { eventHash } from '../../src/audit/proof.js';
 import { createSealer } from '../../src/audit/sealer.js';
 import type { TestApp } from '../support/app.js';
-import { asSuperuser, auth, createProfile, openRequest, sealAll, startAuditApp, trailFromDatabase, verify } from '../audit/helpers.js';
+import type { ProofBlock } from '../../src/audit/proof.js';
+import { asSuperuser, auth, blocksFromDatabase, createProfile, openRequest, sealAll, startAuditApp, trailFromDatabase, verify } from '../audit/helpers.js';
 import { runCli } from './helpers.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
@@ -91,6 +92,53 @@ describe('an intact trail', () => {
     const result = await offline(file);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`first broken event ${target.id}`);
+  });
+});
+
+describe('a trail cut short at its end', () => {
+  // What an export looks like after a database superuser deleted the trail's last events and the
+  // blocks that sealed them: the database then holds together, only the checkpoint files remember.
+  async function exportEndingAt(name: string, lastId: string | undefined): Promise<string> {
+    const lines = readFileSync(await exportTo(`${name}.full.ndjson`), 'utf8').trimEnd().split('\n');
+    const kept = lastId === undefined ? [] : lines.filter((line) => BigInt((JSON.parse(line) as { id: string }).id) <= BigInt(lastId));
+    const file = path.join(work, `${name}.ndjson`);
+    writeFileSync(file, kept.map((line) => `${line}\n`).join(''));
+    return file;
+  }
+
+  it.each([
+    ['the events of the last checkpoint gone', (blocks: ProofBlock[]) => blocks[0]!.lastEventId, 2],
+    ['the last event of the last checkpoint gone', (blocks: ProofBlock[]) => String(BigInt(blocks[1]!.lastEventId) - 1n), 2],
+    ['every event gone', () => undefined, 1],
+  ])('fails with %s, naming that checkpoint', async (name, lastId, broken) => {
+    const blocks = await blocksFromDatabase(t);
+    expect(blocks).toHaveLength(2);
+    const file = await exportEndingAt(name.replaceAll(' ', '-'), lastId(blocks));
+    const result = await offline(file);
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`first broken block ${broken} .*which the export does not hold`));
+    const json = await offline(file, publicKeyFile, '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBrokenBlock: broken, firstBrokenId: blocks[broken - 1]!.firstEventId });
+  });
+
+  it('holds for an export taken before the last checkpoint was sealed, given when it was taken', async () => {
+    const blocks = await blocksFromDatabase(t);
+    const file = await exportEndingAt('taken-earlier', blocks[0]!.lastEventId);
+    const takenAt = new Date(Date.parse(blocks[1]!.sealedAt) - 1).toISOString();
+    const result = await offline(file, publicKeyFile, '--exported-at', takenAt);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/intact: \d+ events checked against 1 signed checkpoints/);
+    expect(result.stderr).toContain('1 checkpoints sealed after the export was taken: not checked');
+    // Given a time after that checkpoint was sealed, the export must hold its events.
+    const late = await offline(file, publicKeyFile, '--exported-at', blocks[1]!.sealedAt);
+    expect(late.code).toBe(1);
+    expect(late.stderr).toMatch(/first broken block 2 /);
+  });
+
+  it.each(['yesterday', '2026-12-03T17:00:00', '2026-13-03T17:00:00Z'])('refuses --exported-at %s (exit 2)', async (value) => {
+    const result = await offline(await exportTo('any.ndjson'), publicKeyFile, '--exported-at', value);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--exported-at takes an ISO 8601 time with its offset');
   });
 });
 

@@ -47,7 +47,9 @@ const HELP = `brevet — just-in-time AWS access
   brevet configure-aws <profile> [--aws-profile NAME]   writes [profile brevet-<profile>] to ~/.aws/config
   brevet audit [--request ID] [--action A] [--since 1h] [--follow]
   brevet audit verify                       the server checks the trail
-  brevet audit verify --export FILE --checkpoints DIR --public-key FILE   offline, without the server
+  brevet audit verify --export FILE --checkpoints DIR --public-key FILE [--exported-at TIME]
+                                            offline, without the server (--exported-at: when the export
+                                            was taken, for checkpoints sealed after it)
 
 Every command takes --json (machine output on stdout; messages on stderr).
 BREVET_URL and BREVET_TOKEN in the environment win over the saved login.

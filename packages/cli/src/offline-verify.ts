@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './audit-proof.js';
+import { signatureHolds, verifyTrail, type ProofBlock, type ProofEvent, type TrailReport } from './audit-proof.js';
 import { CliError, EXIT } from './errors.js';
 
 const CHECKPOINT_FILE = /^audit-checkpoints-\d{4}-\d{2}-\d{2}\.ndjson$/;
@@ -12,20 +12,37 @@ const BATCH = 5_000;
 /**
  * Verifies an NDJSON export (GET /v1/audit/export?format=ndjson) against the checkpoint files
  * and the public key alone: every event's hash, and every checkpoint up to the export's last
- * event (root, chain, signature). Checkpoints that reach past the export cannot be checked by it.
+ * event (root, chain, signature).
+ *
+ * A checkpoint that seals events past the export's end is a trail cut short (events deleted after
+ * they were sealed, the block deleted with them: nothing else shows it), unless the export was
+ * taken before that checkpoint was sealed: only with `exportedAt`, and only for checkpoints sealed
+ * after it, are such checkpoints left unchecked (`beyondExport`).
  */
 export async function verifyExport(
-  input: { exportFile: string; checkpointDir: string; publicKeyFile: string },
+  input: { exportFile: string; checkpointDir: string; publicKeyFile: string; exportedAt?: Date },
   warn: (line: string) => void,
 ): Promise<{ report: TrailReport; beyondExport: number }> {
   const publicKey = await readPublicKey(input.publicKeyFile);
   const blocks = await readCheckpoints(input.checkpointDir, warn);
   const lastId = await lastEventId(input.exportFile);
-  const checkable = blocks.filter((b) => lastId !== undefined && BigInt(b.lastEventId) <= lastId);
+  const held = (b: ProofBlock) => lastId !== undefined && BigInt(b.lastEventId) <= lastId;
+  const checkable = blocks.filter(held);
+  const beyond = blocks.filter((b) => !held(b));
   const report = await verifyTrail(events(input.exportFile), (async function* () {
     yield* checkable;
   })(), publicKey);
-  return { report, beyondExport: blocks.length - checkable.length };
+  const cutShort = beyond.find((b) => input.exportedAt === undefined || !(Date.parse(b.sealedAt) > input.exportedAt.getTime()));
+  if (!report.ok || cutShort === undefined) return { report, beyondExport: beyond.length };
+  const problem = !signatureHolds(cutShort.hash, cutShort.signature ?? '', publicKey)
+    ? 'signature does not verify under the public key'
+    : `sealed at ${cutShort.sealedAt}, it seals events ${cutShort.firstEventId}–${cutShort.lastEventId}, which the export does not hold ` +
+      `(its last event is ${lastId ?? 'none'}): events deleted after they were sealed, or an export taken before this block was sealed ` +
+      '(then give --exported-at with the time it was taken)';
+  return {
+    report: { ...report, ok: false, firstBrokenId: cutShort.firstEventId, firstBrokenBlock: cutShort.seq, problem: `block ${cutShort.seq}: ${problem}` },
+    beyondExport: beyond.length,
+  };
 }
 
 /** A PEM public key, or the JSON GET /v1/audit/public-key answers. */

@@ -58,19 +58,41 @@ function eventLine(event: AuditEvent): string {
  * --public-key FILE`, the offline one (SPEC §11). Exit 1 when it does not hold.
  */
 async function verify(ctx: Context, argv: string[]): Promise<void> {
-  const args = parse(argv, { export: { type: 'string' }, checkpoints: { type: 'string' }, 'public-key': { type: 'string' } }, { min: 0, max: 0, names: '' });
+  const args = parse(
+    argv,
+    { export: { type: 'string' }, checkpoints: { type: 'string' }, 'public-key': { type: 'string' }, 'exported-at': { type: 'string' } },
+    { min: 0, max: 0, names: '' },
+  );
   const offline = ['export', 'checkpoints', 'public-key'].filter((name) => text(args, name) !== undefined);
   if (offline.length > 0) {
     if (offline.length < 3) throw usage('offline verification needs --export FILE, --checkpoints DIR and --public-key FILE');
-    return verifyOffline(ctx, { exportFile: text(args, 'export')!, checkpointDir: text(args, 'checkpoints')!, publicKeyFile: text(args, 'public-key')! }, flag(args, 'json'));
+    const exportedAt = text(args, 'exported-at');
+    return verifyOffline(
+      ctx,
+      {
+        exportFile: text(args, 'export')!,
+        checkpointDir: text(args, 'checkpoints')!,
+        publicKeyFile: text(args, 'public-key')!,
+        ...(exportedAt === undefined ? {} : { exportedAt: instant(exportedAt) }),
+      },
+      flag(args, 'json'),
+    );
   }
+  if (text(args, 'exported-at') !== undefined) throw usage('--exported-at goes with an offline verification (--export FILE --checkpoints DIR --public-key FILE)');
   const result = await unwrap(ctx.connection().url, ctx.api().GET('/v1/audit/verify'));
   if (flag(args, 'json')) ctx.json(result);
   else ctx.out(result.ok ? `audit trail intact: ${result.checked} events checked, ${result.blocks} blocks, ${result.unsealed} unsealed, ${result.unsigned} unsigned` : `audit trail BROKEN: ${result.problem ?? `at event ${result.firstBrokenId}`}`);
   if (!result.ok) throw new CliError(`the audit trail does not verify: ${result.problem ?? `first broken event ${result.firstBrokenId}`}`, EXIT.error);
 }
 
-async function verifyOffline(ctx: Context, input: { exportFile: string; checkpointDir: string; publicKeyFile: string }, json: boolean): Promise<void> {
+/** An ISO 8601 time with its offset (2026-12-03T17:00:00Z): a time without one would depend on this machine's zone. */
+function instant(value: string): Date {
+  const at = new Date(value);
+  if (!/(?:Z|[+-]\d\d:?\d\d)$/i.test(value) || Number.isNaN(at.getTime())) throw usage(`--exported-at takes an ISO 8601 time with its offset, e.g. 2026-12-03T17:00:00Z (got ${JSON.stringify(value)})`);
+  return at;
+}
+
+async function verifyOffline(ctx: Context, input: { exportFile: string; checkpointDir: string; publicKeyFile: string; exportedAt?: Date }, json: boolean): Promise<void> {
   const { report, beyondExport } = await verifyExport(input, (warning) => ctx.say(warning));
   if (json) ctx.json({ ...report, beyondExport });
   else if (report.ok) {
@@ -79,7 +101,7 @@ async function verifyOffline(ctx: Context, input: { exportFile: string; checkpoi
         `${report.unsealed} unsealed, ${report.unsigned} unsigned`,
     );
   }
-  if (beyondExport > 0) ctx.say(`${beyondExport} checkpoints reach past the export's last event: not checked (export again to check them)`);
+  if (beyondExport > 0 && report.ok) ctx.say(`${beyondExport} checkpoints sealed after the export was taken: not checked (export again to check them)`);
   if (!report.ok) {
     const what = report.firstBrokenBlock === null ? `event ${report.firstBrokenId}` : `block ${report.firstBrokenBlock} (first event ${report.firstBrokenId})`;
     throw new CliError(`the audit trail does not verify: first broken ${what}: ${report.problem}`, EXIT.error);
