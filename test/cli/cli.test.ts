@@ -216,7 +216,7 @@ describe('credential-process and configure-aws', () => {
     const result = await brevet(alice.key, 'credential-process', '--profile', none.name);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`no active Brevet access to ${none.name}: run "brevet request ${none.name} --wait"`);
+    expect(result.stderr).toBe(`no active Brevet access to ${none.name}: run "brevet request ${none.name} --wait"\n`);
   });
 
   it('configure-aws writes a section the AWS SDK runs, whose output it accepts; a second run is served from the cache', async () => {

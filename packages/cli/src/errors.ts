@@ -11,6 +11,8 @@ export class CliError extends Error {
     message: string,
     readonly exitCode: ExitCode = EXIT.error,
     readonly hint?: string,
+    /** Printed as it is, without the "brevet: " before it: a line SPEC words exactly. */
+    readonly verbatim = false,
   ) {
     super(message);
     this.name = 'CliError';

@@ -74,7 +74,7 @@ async function run(argv: string[]): Promise<number> {
 
 function report(error: unknown): number {
   if (error instanceof CliError) {
-    process.stderr.write(`brevet: ${error.message}\n`);
+    process.stderr.write(`${error.verbatim ? '' : 'brevet: '}${error.message}\n`);
     if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`);
     return error.exitCode;
   }

@@ -59,7 +59,8 @@ export async function credentialProcess(ctx: Context, argv: string[]): Promise<v
     api.GET('/v1/requests', { params: { query: { mine: true, status: 'active', profile, limit: 1 } } }),
   );
   const active = found.items[0];
-  if (active === undefined) throw new CliError(`no active Brevet access to ${profile}: run "brevet request ${profile} --wait"`, EXIT.error);
+  // SPEC §10's words exactly: the AWS CLI and SDKs show this line to whoever ran the AWS command.
+  if (active === undefined) throw new CliError(`no active Brevet access to ${profile}: run "brevet request ${profile} --wait"`, EXIT.error, undefined, true);
   const issued = (await unwrap(
     connection.url,
     api.POST('/v1/requests/{id}/credentials', { params: { path: { id: active.id } }, body: { format: 'credential_process' } }),
