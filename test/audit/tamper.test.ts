@@ -309,3 +309,46 @@ describe('(c) an event forged', () => {
     expect(await verify(t, t.adminKey)).toMatchObject({ ok: false, firstBrokenBlock: 4, problem: expect.stringMatching(/signature/) });
   });
 });
+
+describe('signatures taken away', () => {
+  let built: Built;
+  let client: pg.Client;
+  beforeAll(async () => {
+    built = await buildTrail();
+    client = await connect(built);
+  });
+  afterAll(async () => {
+    await client?.end();
+    await built?.t.close();
+  });
+
+  it('a signature removed (the block hash does not cover it): verify names the block', async () => {
+    const { t } = built;
+    const block3 = built.blocks[2]!;
+    await client.query('update audit_blocks set signature = null where seq = 3');
+    expect(await verify(t, t.adminKey)).toMatchObject({ ok: false, firstBrokenBlock: 3, firstBrokenId: block3.firstEventId, problem: expect.stringMatching(/block 3: unsigned after a signed block/) });
+    await client.query('update audit_blocks set signature = $1 where seq = 3', [block3.signature]);
+    expect(await verify(t, t.adminKey)).toEqual(intact(built));
+  });
+
+  it('events sealed by a forger who has no key, unsigned: verify names their block', async () => {
+    const { t } = built;
+    await createSealer({ db: t.deps.db, clock: t.deps.clock, signer: undefined }).catchUp();
+    expect(await verify(t, t.adminKey)).toMatchObject({ ok: false, firstBrokenBlock: 4, problem: expect.stringMatching(/unsigned after a signed block/) });
+  });
+
+  it('blocks sealed before a signing key was set stay unsigned and hold', async () => {
+    const t = await startAuditApp({ env: signingKeyEnv() });
+    try {
+      const profile = await createProfile(t);
+      const alice = await t.principal({ groups: ['dev'] });
+      await createSealer({ db: t.deps.db, clock: t.deps.clock, signer: undefined }).catchUp();
+      await openRequest(t, alice.key, profile.id);
+      await sealAll(t);
+      expect(await blocksFromDatabase(t)).toMatchObject([{ seq: 1, signature: null }, { seq: 2, signature: expect.any(String) }]);
+      expect(await verify(t, t.adminKey)).toMatchObject({ ok: true, blocks: 2, unsigned: 1, unsealed: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});

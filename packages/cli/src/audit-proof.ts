@@ -226,7 +226,7 @@ export interface TrailStart {
  * - every block: seq following the one before, prevBlockHash the hash of the block before (for
  *   the first block, the hash of the last event before it: the head of the milestone-1 chain,
  *   or genesis), count, first and last ids and Merkle root of exactly the events between its ids,
- *   its hash, and its signature under `publicKey`;
+ *   its hash, and its signature under `publicKey` (an unsigned block only before any signed one);
  * - no event between two blocks, and none before the first block but chain events.
  * Stops at the first thing that does not hold.
  *
@@ -302,8 +302,13 @@ export async function verifyTrail(
     if (firstLeafId !== b.firstEventId || lastLeafId !== b.lastEventId) return 'its first or last event is not the one sealed';
     if (blockRoot(leaves) !== b.root) return 'Merkle root does not match its events';
     if (blockHash(b) !== b.hash) return 'hash does not match its fields';
-    if (b.signature === null || publicKey === undefined) unsigned += 1;
-    else if (!signatureHolds(b.hash, b.signature, publicKey)) return 'signature does not verify under the public key';
+    if (publicKey === undefined) unsigned += 1;
+    else if (b.signature === null) {
+      // Blocks are unsigned before a signing key is set, never after a signed one but when the
+      // key is taken away, which must not pass unseen: nor must a signature stripped by a forger.
+      if (previous !== undefined && previous.signature !== null) return 'unsigned after a signed block (its signature removed, or the signing key taken away)';
+      unsigned += 1;
+    } else if (!signatureHolds(b.hash, b.signature, publicKey)) return 'signature does not verify under the public key';
     return undefined;
   };
   const finish = async (): Promise<string | undefined> => {
