@@ -139,6 +139,31 @@ describe('checkScope', () => {
   });
 });
 
+describe('checkScope, actions only', () => {
+  const actionsOnly = (...actions: string[]): Scope => ({ actions });
+
+  it('accepts actions some Allow statement of the profile grants, on whatever resources', () => {
+    expect(checkScope(REPORTS, actionsOnly('s3:GetObject', 's3:getobjectversion'))).toEqual({ ok: true });
+    expect(checkScope(null, actionsOnly('ec2:*'))).toEqual({ ok: true });
+  });
+
+  it('names an action the profile does not grant; a Deny grants nothing', () => {
+    expect(checkScope(REPORTS, actionsOnly('s3:GetObject', 's3:PutObject'))).toEqual({ ok: false, reason: 's3:PutObject is not allowed by the profile session policy' });
+    expect(checkScope(REPORTS, actionsOnly('s3:*')).ok).toBe(false);
+    expect(checkScope(policy(deny('iam:*', '*'), allow('s3:*', '*')), actionsOnly('iam:PassRole')).ok).toBe(false);
+  });
+
+  it('accepts them under a profile policy with conditions too: denying every other action narrows any policy', () => {
+    const profile = policy({ ...allow('s3:*', '*'), Condition: { Bool: { 'aws:SecureTransport': 'true' } } });
+    expect(checkScope(profile, actionsOnly('ec2:RunInstances'))).toEqual({ ok: true });
+  });
+
+  it('refuses no actions at all, and an empty list of resources', () => {
+    expect(checkScope(REPORTS, actionsOnly()).ok).toBe(false);
+    expect(checkScope(null, { actions: ['s3:GetObject'], resources: [] }).ok).toBe(false);
+  });
+});
+
 describe('sessionPolicyFor', () => {
   it('is the profile policy, unchanged, when the request has no scope', () => {
     const profile = policy(allow('s3:Get*', '*'), { ...deny('s3:GetObject', 'arn:aws:s3:::payroll/*'), Condition: { Bool: { 'aws:ViaAWSService': 'false' } } });
@@ -171,6 +196,19 @@ describe('sessionPolicyFor', () => {
     const only = deny('iam:*', '*');
     const narrowed = JSON.parse(sessionPolicyFor({ Version: '2012-10-17', Statement: only }, scope(['s3:GetObject'], ['*']))!);
     expect(narrowed.Statement).toEqual([expect.objectContaining({ Effect: 'Allow' }), only]);
+  });
+
+  it('with actions only, is the profile policy as it is plus a Deny of every other action', () => {
+    const conditional = { ...deny('s3:*', '*'), Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
+    const profile = { ...policy(allow('s3:Get*', 'arn:aws:s3:::reports/*'), conditional), Id: 'reports' };
+    expect(JSON.parse(sessionPolicyFor(profile, { actions: ['s3:GetObject'] })!)).toEqual({
+      ...profile,
+      Statement: [...profile.Statement, { Sid: 'BrevetRequestScope', Effect: 'Deny', NotAction: ['s3:GetObject'], Resource: '*' }],
+    });
+    // No profile policy: everything the role allows, but those actions.
+    expect(JSON.parse(sessionPolicyFor(null, { actions: ['ec2:Describe*'] })!)).toEqual(
+      policy(allow('*', '*'), { Sid: 'BrevetRequestScope', Effect: 'Deny', NotAction: ['ec2:Describe*'], Resource: '*' }),
+    );
   });
 
   it('is the scope alone when the profile has no policy', () => {

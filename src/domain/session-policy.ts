@@ -1,14 +1,18 @@
 /**
  * Session policies (SPEC §1, §4.1). STS takes one inline policy; the effective permissions of
  * the session are the role's permissions intersected with it. A request's `scope` may only
- * narrow the profile's policy, never widen it: it is accepted only when every (action,
- * resource) pair it allows is provably allowed by one Allow statement of the profile policy,
- * and then the profile's Deny statements are kept beside the scope's Allow.
+ * narrow the profile's policy, never widen it:
+ * - with resources, it is accepted only when every (action, resource) pair it allows is provably
+ *   allowed by one Allow statement of the profile policy, and then the profile's Deny statements
+ *   are kept beside the scope's Allow;
+ * - without, it means its actions on whatever the profile policy allows them on: the policy sent
+ *   is the profile's, with every other action denied, which is exactly that intersection whatever
+ *   the profile's statements say (`brevet request P --scope-actions a,b`).
  */
 
 export interface Scope {
   actions: string[];
-  resources: string[];
+  resources?: string[];
 }
 
 type Policy = Record<string, unknown>;
@@ -24,37 +28,53 @@ export type ScopeCheck = { ok: true } | { ok: false; reason: string };
 /** Whether `scope` is inside what `profilePolicy` allows (no profile policy: anything the role allows). */
 export function checkScope(profilePolicy: Policy | null, scope: Scope): ScopeCheck {
   // An Allow of nothing is a policy STS rejects as malformed, not a narrower one.
-  if (scope.actions.length === 0 || scope.resources.length === 0) return { ok: false, reason: 'a scope names at least one action and one resource' };
+  if (scope.actions.length === 0 || scope.resources?.length === 0) return { ok: false, reason: 'a scope names at least one action, and one resource when it names resources' };
   if (profilePolicy === null) return { ok: true };
   const statements = statementsOf(profilePolicy);
   if (statements === null) {
-    return { ok: false, reason: 'the profile session policy uses conditions or Not* elements; request without a scope' };
+    // Actions alone narrow any profile policy exactly (sessionPolicyFor); pairs need the reasoning below.
+    if (scope.resources === undefined) return { ok: true };
+    return { ok: false, reason: 'the profile session policy uses conditions or Not* elements; request without a scope, or with actions only' };
   }
   const allows = statements.filter((s) => s.effect === 'Allow');
   for (const action of scope.actions) {
+    const allowing = allows.filter((s) => s.actions.some((p) => patternContains(p, action, true)));
+    if (scope.resources === undefined) {
+      if (allowing.length === 0) return { ok: false, reason: `${action} is not allowed by the profile session policy` };
+      continue;
+    }
     for (const resource of scope.resources) {
-      const covered = allows.some(
-        (s) => s.actions.some((p) => patternContains(p, action, true)) && s.resources.some((p) => patternContains(p, resource, false)),
-      );
-      if (!covered) return { ok: false, reason: `${action} on ${resource} is not allowed by the profile session policy` };
+      if (!allowing.some((s) => s.resources.some((p) => patternContains(p, resource, false)))) {
+        return { ok: false, reason: `${action} on ${resource} is not allowed by the profile session policy` };
+      }
     }
   }
   return { ok: true };
 }
 
 /**
- * The policy sent to STS: the profile policy, or the scope's Allow plus the profile's Denys.
- * Every Deny is kept verbatim, even one whose elements checkScope cannot reason about: a Deny
- * only ever narrows, so dropping one would widen the session.
+ * The policy sent to STS: the profile policy; with a scope naming resources, the scope's Allow
+ * plus the profile's Denys; with a scope of actions only, the profile policy (none: everything
+ * the role allows) plus a Deny of every other action. Every Deny is kept verbatim, even one whose
+ * elements checkScope cannot reason about: a Deny only ever narrows, so dropping one would widen
+ * the session.
  */
 export function sessionPolicyFor(profilePolicy: Policy | null, scope: Scope | null): string | undefined {
   if (scope === null) return profilePolicy === null ? undefined : JSON.stringify(profilePolicy);
+  if (scope.resources === undefined) {
+    const base = profilePolicy ?? EVERYTHING;
+    const others = { Sid: 'BrevetRequestScope', Effect: 'Deny', NotAction: scope.actions, Resource: '*' };
+    return JSON.stringify({ ...base, Statement: [...statementList(base), others] });
+  }
   const denies = profilePolicy === null ? [] : rawStatements(profilePolicy).filter((s) => s['Effect'] === 'Deny');
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [{ Sid: 'BrevetRequestScope', Effect: 'Allow', Action: scope.actions, Resource: scope.resources }, ...denies],
   });
 }
+
+/** A session policy that takes nothing away from the role. */
+const EVERYTHING: Policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
 
 /**
  * The policy sent to STS for a session that STS's 900 s floor makes outlast its window (see
@@ -63,7 +83,7 @@ export function sessionPolicyFor(profilePolicy: Policy | null, scope: Scope | nu
  * in a session policy wins over any Allow, so the session can do nothing after the window end.
  */
 export function windowCutOffPolicy(policy: string | undefined, cutOffAt: Date): string {
-  const base: Policy = policy === undefined ? { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } : (JSON.parse(policy) as Policy);
+  const base: Policy = policy === undefined ? EVERYTHING : (JSON.parse(policy) as Policy);
   const cutOff = {
     Sid: 'BrevetWindowEnd',
     Effect: 'Deny',

@@ -33,7 +33,7 @@ export interface NewRequest {
   justification: string;
   ticket?: string | null;
   startsAt?: string | null;
-  scope?: { actions: string[]; resources: string[] } | null;
+  scope?: Scope | null;
   breakGlass?: boolean;
 }
 

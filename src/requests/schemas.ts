@@ -7,7 +7,13 @@ const StatusSchema = Type.Unsafe<(typeof StatusValues)[number]>({ type: 'string'
 const Scope = Type.Object(
   {
     actions: Type.Array(Type.String({ pattern: '^[a-zA-Z0-9-]+:[A-Za-z0-9*?]+$|^\\*$', maxLength: 128 }), { minItems: 1, maxItems: 50 }),
-    resources: Type.Array(Type.String({ pattern: '^(arn:[^\\s]+|\\*)$', maxLength: 2048 }), { minItems: 1, maxItems: 50 }),
+    resources: Type.Optional(
+      Type.Array(Type.String({ pattern: '^(arn:[^\\s]+|\\*)$', maxLength: 2048 }), {
+        minItems: 1,
+        maxItems: 50,
+        description: "Without resources: the actions on whatever the profile's session policy allows them on",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Narrows the profile session policy; it can never widen it' },
 );
@@ -79,7 +85,7 @@ export const Request = Type.Object(
     durationSeconds: Type.Integer(),
     justification: Type.String(),
     ticket: Nullable(Type.String()),
-    scope: Type.Union([Type.Object({ actions: Type.Array(Type.String()), resources: Type.Array(Type.String()) }), Type.Null()]),
+    scope: Type.Union([Type.Object({ actions: Type.Array(Type.String()), resources: Type.Optional(Type.Array(Type.String())) }), Type.Null()]),
     breakGlass: Type.Boolean(),
     startsAt: Nullable(Type.String({ format: 'date-time' })),
     endsAt: Nullable(Type.String({ format: 'date-time' })),

@@ -1,3 +1,4 @@
+import type { Scope } from '../domain/session-policy.js';
 import type { Evidence } from '../domain/evidence.js';
 import type { RequestRow, ReviewRow } from './repo.js';
 
@@ -16,7 +17,7 @@ export function requestView(request: RequestRow, reviews: readonly ReviewRow[]) 
     durationSeconds: request.durationSeconds,
     justification: request.justification,
     ticket: request.ticket,
-    scope: (request.scope as { actions: string[]; resources: string[] } | null) ?? null,
+    scope: (request.scope as Scope | null) ?? null,
     breakGlass: request.breakGlass,
     startsAt: iso(request.startsAt),
     endsAt: iso(request.endsAt),

@@ -95,6 +95,18 @@ describe('requests', () => {
     expect(result.stderr).toContain(`request ${id} active`);
   });
 
+  it('narrows to --scope-actions on whatever resources the profile allows them on', async () => {
+    const reports = await createProfile(h.t, {
+      sessionPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::logs*' }] },
+    });
+    const result = await brevet(alice.key, 'request', reports.name, '--reason', 'INC-9 read logs', '--scope-actions', 's3:GetObject', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'active', scope: { actions: ['s3:GetObject'] } });
+    const wider = await brevet(alice.key, 'request', reports.name, '--reason', 'INC-9 write logs', '--scope-actions', 's3:GetObject,s3:PutObject');
+    expect(wider.code).toBe(1);
+    expect(wider.stderr).toContain('s3:PutObject is not allowed by the profile session policy');
+  });
+
   it('asks without --reason, as the credential-process hint says ("brevet request P --wait"), saying no reason was given', async () => {
     const result = await brevet(alice.key, 'request', auto.name, '--wait', '--json');
     expect(result.code, result.stderr).toBe(0);

@@ -104,6 +104,25 @@ describe('the AssumeRole call', () => {
     });
   });
 
+  it('sends the profile policy with every other action denied when the scope names actions only', async () => {
+    const profile = await createProfile(h.t, { sessionPolicy: PROFILE_POLICY });
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name, { scope: { actions: ['s3:GetObject'] } });
+    expect(request.scope).toEqual({ actions: ['s3:GetObject'] });
+    expect((await issue(h.t, requester.key, request.id)).status).toBe(200);
+    expect(JSON.parse(h.aws.assumeRoleCalls.at(-1)!.policy!)).toEqual({
+      ...PROFILE_POLICY,
+      Statement: [...PROFILE_POLICY.Statement, { Sid: 'BrevetRequestScope', Effect: 'Deny', NotAction: ['s3:GetObject'], Resource: '*' }],
+    });
+    const refused = await h.t
+      .http()
+      .post('/v1/requests')
+      .set({ authorization: `Bearer ${requester.key}` })
+      .send({ profile: profile.name, durationSeconds: 1800, justification: 'x', scope: { actions: ['s3:GetObject', 'iam:PassRole'] } });
+    expectProblem(refused, 400, 'validation');
+    expect(JSON.stringify(refused.body)).toContain('iam:PassRole is not allowed by the profile session policy');
+  });
+
   it('refuses a scope that would widen the profile policy when the request is made', async () => {
     const profile = await createProfile(h.t, { sessionPolicy: PROFILE_POLICY });
     const requester = await h.t.principal({ groups: ['dev'] });

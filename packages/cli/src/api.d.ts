@@ -548,7 +548,7 @@ export interface components {
             ticket: string | null;
             scope: {
                 actions: string[];
-                resources: string[];
+                resources?: string[];
             } | null;
             breakGlass: boolean;
             startsAt: string | null;
@@ -4817,7 +4817,8 @@ export interface operations {
                     startsAt?: string | null;
                     scope?: {
                         actions: string[];
-                        resources: string[];
+                        /** @description Without resources: the actions on whatever the profile's session policy allows them on */
+                        resources?: string[];
                     } | null;
                     /** @description Self-activate now on a break-glass profile; approvers are alerted */
                     breakGlass?: boolean;
@@ -4897,7 +4898,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;
@@ -5199,7 +5200,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;
@@ -5492,7 +5493,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;
@@ -5801,7 +5802,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;
@@ -6109,7 +6110,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;
@@ -6420,7 +6421,7 @@ export interface operations {
                         ticket: string | null;
                         scope: {
                             actions: string[];
-                            resources: string[];
+                            resources?: string[];
                         } | null;
                         breakGlass: boolean;
                         startsAt: string | null;

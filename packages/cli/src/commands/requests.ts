@@ -47,7 +47,8 @@ export async function request(ctx: Context, argv: string[]): Promise<void> {
         ...(duration === undefined ? {} : { durationSeconds: parseDuration(duration, '--duration') }),
         ...(text(args, 'ticket') === undefined ? {} : { ticket: text(args, 'ticket') }),
         ...(start === undefined ? {} : { startsAt: new Date(start).toISOString() }),
-        ...(actions === undefined || actions.length === 0 ? {} : { scope: { actions, resources: ['*'] } }),
+        // Actions only: on whatever the profile's session policy allows them on.
+        ...(actions === undefined || actions.length === 0 ? {} : { scope: { actions } }),
         ...(flag(args, 'break-glass') ? { breakGlass: true } : {}),
       },
     }),
