@@ -37,7 +37,10 @@ export interface NewRequest {
   breakGlass?: boolean;
 }
 
-/** A start this close to now is "now": clocks of clients and servers differ a little. */
+/**
+ * A start this far in the past is still "now": clocks of clients and servers differ a little.
+ * A start in the future, however near, is kept: access never begins before the time asked for.
+ */
 const START_TOLERANCE_MS = 60_000;
 /** Scheduled access is for planned work, not standing access booked far ahead. */
 const MAX_SCHEDULE_AHEAD_MS = 90 * 86_400_000;
@@ -272,7 +275,7 @@ function scheduledStart(raw: string | null | undefined, now: Date): Date | null 
   const ahead = startsAt.getTime() - now.getTime();
   if (ahead < -START_TOLERANCE_MS) throw fieldProblem('startsAt', 'is in the past');
   if (ahead > MAX_SCHEDULE_AHEAD_MS) throw fieldProblem('startsAt', 'is more than 90 days ahead');
-  return ahead <= START_TOLERANCE_MS ? null : startsAt;
+  return ahead <= 0 ? null : startsAt;
 }
 
 /** A scheduled request cannot wait for approval past the end of the window it asks for. */

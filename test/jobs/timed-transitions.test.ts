@@ -99,6 +99,19 @@ describe('scheduled access', () => {
     // The end job stays scheduled for the window's end.
     expect(await (await jobOf(t, 'end', request.id))?.getState()).toBe('delayed');
   });
+
+  it('keeps a start only seconds ahead: no access before it, however near', async () => {
+    const profile = await createProfile(t, { required: 0 });
+    const startsAt = new Date(t.clock.now().getTime() + 5_000);
+    const request = await openRequest(t, requester.key, { profile: profile.name, startsAt: startsAt.toISOString() });
+    expect(request).toMatchObject({ status: 'approved', startsAt: startsAt.toISOString() });
+    const early = await t.http().post(`/v1/requests/${request.id}/credentials`).set(auth(requester.key)).send({ format: 'json' });
+    expect(early.status).toBe(409);
+
+    t.clock.set(new Date(startsAt.getTime() + 1_000));
+    await promote(t, 'activate', request.id);
+    await waitForStatus(t, request.id, 'active');
+  });
 });
 
 describe('unanswered requests', () => {
