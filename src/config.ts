@@ -106,8 +106,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const bootstrapAdminKey = read('BREVET_BOOTSTRAP_ADMIN_KEY');
-  if (bootstrapAdminKey !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(bootstrapAdminKey)) {
-    throw new ConfigError('BREVET_BOOTSTRAP_ADMIN_KEY', 'must be 32 to 256 characters of [A-Za-z0-9_-]');
+  // Any key a Bearer header carries as an API key, as Vault takes any dev root token id: printable
+  // ASCII without spaces, and not the shape of a JWT (it would be read as one). A short one is
+  // taken too, with a warning at start (server.ts): refusing it would only stop a test setup.
+  if (bootstrapAdminKey !== undefined && (!/^[\x21-\x7e]{1,256}$/.test(bootstrapAdminKey) || /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(bootstrapAdminKey))) {
+    throw new ConfigError('BREVET_BOOTSTRAP_ADMIN_KEY', 'must be 1 to 256 printable ASCII characters without spaces, and not shaped like a JWT (three parts joined by dots)');
   }
 
   const webhookUrls = list(read('BREVET_WEBHOOK_URLS'));

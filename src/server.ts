@@ -7,6 +7,9 @@ import { embeddedDatabaseProgress, publicBaseUrl, readyText } from './dev/first-
 import { SHUTDOWN_GRACE_MS, exitOnSignals, withGrace } from './lib/graceful-shutdown.js';
 import { createProcessLogger } from './logging.js';
 
+/** A given bootstrap key shorter than this is taken, with a warning: Brevet's own keys have 43 random characters. */
+const STRONG_KEY_LENGTH = 32;
+
 /** Without Redis the timed work runs from this loop inside the API process (SPEC §5). */
 const IN_PROCESS_RECONCILE_MS = 1_000;
 
@@ -55,6 +58,12 @@ async function main(): Promise<void> {
   // A generated key (dev mode only) is printed once, to the terminal when ready (below), never to the structured log.
   if (bootstrap !== undefined && !bootstrap.generated) {
     logger.info('bootstrap admin installed with BREVET_BOOTSTRAP_ADMIN_KEY');
+    if (bootstrap.key.length < STRONG_KEY_LENGTH) {
+      logger.warn(
+        `BREVET_BOOTSTRAP_ADMIN_KEY is under ${STRONG_KEY_LENGTH} characters: whoever guesses it is an administrator. ` +
+          'For anything but a test, give this admin a random key (POST /v1/principals/{id}/api-keys) and delete this one.',
+      );
+    }
   } else if (config.bootstrapAdminKey !== undefined) {
     // Changing the variable does not rotate a key: say so instead of failing silently.
     logger.warn('BREVET_BOOTSTRAP_ADMIN_KEY ignored: the database already has an enabled administrator');

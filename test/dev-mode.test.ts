@@ -78,10 +78,12 @@ describe('npm start with nothing configured (dev mode)', () => {
 });
 
 describe('npm start with DATABASE_URL and BREVET_BOOTSTRAP_ADMIN_KEY', () => {
-  it('installs exactly the given key for a bootstrap admin and never prints it', { timeout: 60_000 }, async () => {
+  it.each([
+    ['a long key', `brv_given_${'k'.repeat(40)}`],
+    ['a short one, with a warning', 'adm1n-k3y'],
+  ])('installs exactly the given key for a bootstrap admin and never prints it: %s', { timeout: 60_000 }, async (_, givenKey) => {
     const database: TestDatabase = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const givenKey = `brv_given_${'k'.repeat(40)}`;
 
     const { server, url } = await start({ DATABASE_URL: database.url, BREVET_BOOTSTRAP_ADMIN_KEY: givenKey });
     const caller = await me(url, givenKey);
@@ -94,5 +96,6 @@ describe('npm start with DATABASE_URL and BREVET_BOOTSTRAP_ADMIN_KEY', () => {
     expect(output).not.toContain(givenKey);
     expect(output).not.toContain('DEV MODE');
     expect(output).not.toMatch(PRINTED_KEY);
+    expect(output.includes('BREVET_BOOTSTRAP_ADMIN_KEY is under 32 characters')).toBe(givenKey.length < 32);
   });
 });
