@@ -14,7 +14,7 @@ import { checkSensitiveAccess, type SensitiveAccessDeps } from '../evidence/sens
 import { approvalsRequiredFor, raisesApprovals } from '../domain/evidence.js';
 import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
-import { mayRequest, maySeeProfile } from '../profiles/manage-profiles.js';
+import { mayRequest } from '../profiles/manage-profiles.js';
 import { findCurrentProfile, forgetProfile, rememberedProfile, rememberProfile, type ProfileVersion } from '../profiles/repo.js';
 import { actorOf } from './access.js';
 import { creationEvents, newRequestRow, type Plan } from './new-request.js';
@@ -200,10 +200,9 @@ async function planOrRefuse(deps: Deps, caller: Caller, profile: ProfileVersion,
   };
 
   if (!mayRequest(definition, caller)) {
-    // A profile the caller may not even see is answered as a missing one, so that its name is not
-    // confirmed to exist; the refusal is audited all the same (SPEC §3 rule 9).
-    const problem = maySeeProfile(definition, caller) ? new Problem('not-eligible', 'you may not request this profile') : noSuchProfile(input.profile);
-    return refuse(problem, 'not-eligible');
+    // SPEC §7's not-eligible, even for a profile the caller may not list: that its name exists is
+    // all it tells, and the refusal is audited (SPEC §3 rule 9).
+    return refuse(new Problem('not-eligible', 'you may not request this profile'), 'not-eligible');
   }
   if (input.breakGlass === true && !definition.approval.breakGlass) {
     return refuse(new Problem('not-eligible', 'this profile has no break-glass access'), 'break-glass-not-allowed');

@@ -114,12 +114,11 @@ describe('/brevet request', () => {
     expect((await requestsOf(alice.id)).map((r) => r.durationSeconds)).toEqual([seconds]);
   });
 
-  it('refuses a profile the caller may not request (as a missing one when they may not see it), audited as request.refused', async () => {
+  it('refuses a profile the caller may not request, audited as request.refused', async () => {
     const profile = await createProfile(h.t, { requesters: { groups: ['finance'] } });
     const mallory = await slackPerson(h, { groups: ['dev'] });
     const text = await answer(mallory.slackUserId, `request ${profile.name} 30m INC-1 just looking around`);
-    expect(text).toMatch(/^Nothing was requested: /);
-    expect(text).toBe(`Nothing was requested: no profile ${profile.name}.`);
+    expect(text).toMatch(/^Nothing was requested: .*may not request this profile/);
     const approver = await slackPerson(h, { groups: ['sre'] });
     expect(await answer(approver.slackUserId, `request ${profile.name} 30m INC-1 just looking around`)).toMatch(/may not request this profile/);
     expect(await requestsOf(mallory.id)).toEqual([]);
