@@ -110,12 +110,14 @@ export function decideOnCreation(facts: RequestFacts, now: Date): Decision {
 
 function review(facts: RequestFacts, command: { kind: 'approve' | 'deny'; reviewerId: string }, now: Date): Decision {
   if (isSelfReview(facts, command.reviewerId)) return refuse('self-review');
+  // Before the state: an approver's second click, whatever the first one did to the request, is
+  // told that they already reviewed it (each approver counts once), not that the request moved on.
+  if (facts.reviews.some((r) => r.reviewerId === command.reviewerId)) return refuse('already-reviewed');
   const postHoc = facts.breakGlass && (facts.status === 'active' || facts.status === 'ended');
   if (facts.status !== 'pending' && !postHoc) return refuse('invalid-transition');
   // The TTL ends the time for reviews, not the expiry job: a late job (lost queue, slow
   // reconciler) must not leave a window in which an overdue request can still be approved.
   if (facts.status === 'pending' && facts.pendingExpiresAt.getTime() <= now.getTime()) return refuse('expired');
-  if (facts.reviews.some((r) => r.reviewerId === command.reviewerId)) return refuse('already-reviewed');
 
   if (postHoc) {
     // A post-hoc deny of a live break-glass session ends it; on an ended one it is a record.

@@ -72,6 +72,9 @@ describe('N of M', () => {
       'request.approved',
       'request.activated',
     ]);
+    // Once the request has moved on, a second click of an approver is still "already reviewed".
+    expectProblem(await review(t, carol.key, request.id, 'approve'), 409, 'already-reviewed');
+    expect(await reviewRows(t, request.id)).toHaveLength(2);
   });
 
   it('ends the request as denied on one deny, even after an approval', async () => {
