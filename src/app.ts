@@ -20,6 +20,7 @@ import { ProblemSchema } from './http/schemas.js';
 import { refuseUnsafeRequest, validatorCompiler } from './http/validation.js';
 import { meRoutes } from './principals/me-routes.js';
 import { slackRoutes } from './slack/routes.js';
+import { slackWithoutToken } from './adapters/slack.js';
 import { principalRoutes } from './principals/routes.js';
 import { profileRoutes } from './profiles/routes.js';
 import { requestRoutes } from './requests/routes.js';
@@ -102,9 +103,10 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
 
   await app.register(healthRoutes(deps));
   const { signingSecret, teamId, appId } = deps.config.slack;
-  if (deps.slack !== undefined && signingSecret !== undefined) {
+  // Without a signing secret nothing Slack sends can be verified: no routes (SPEC §3 rule 8).
+  if (signingSecret !== undefined) {
     const roles = { adminGroups: deps.config.adminGroups, auditorGroups: deps.config.auditorGroups };
-    await app.register(slackRoutes({ ...deps, slack: deps.slack, roles }, { signingSecret, teamId, appId }));
+    await app.register(slackRoutes({ ...deps, slack: deps.slack ?? slackWithoutToken, roles }, { signingSecret, teamId, appId }));
   }
   await app.register(
     async (v1) => {

@@ -122,8 +122,6 @@ export function loadConfig(env: Env = process.env): Config {
 
   const slackToken = read('SLACK_BOT_TOKEN');
   const slackSecret = read('SLACK_SIGNING_SECRET');
-  if (slackToken !== undefined && slackSecret === undefined) throw new ConfigError('SLACK_SIGNING_SECRET', 'required when SLACK_BOT_TOKEN is set');
-  if (slackSecret !== undefined && slackToken === undefined) throw new ConfigError('SLACK_BOT_TOKEN', 'required when SLACK_SIGNING_SECRET is set');
 
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {

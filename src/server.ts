@@ -26,6 +26,12 @@ async function main(): Promise<void> {
   }
 
   // `npm start -- --demo` passes the flag through to this process.
+  // Half of Slack is allowed (SPEC §9 lists the two apart), and said at every start.
+  if (config.slack.signingSecret !== undefined && config.slack.botToken === undefined) {
+    logger.warn('SLACK_SIGNING_SECRET without SLACK_BOT_TOKEN: Slack calls are verified and acted on, but Brevet posts nothing to Slack and cannot look up Slack users not yet linked');
+  } else if (config.slack.botToken !== undefined && config.slack.signingSecret === undefined) {
+    logger.warn('SLACK_BOT_TOKEN without SLACK_SIGNING_SECRET: Brevet posts to Slack, but no Slack call can be verified, so its buttons and /brevet do nothing');
+  }
   const demo = config.demo || process.argv.slice(2).includes('--demo');
   if (demo && !devMode) logger.warn('BREVET_DEMO / --demo ignored: the demo people and profile are for dev mode only (no DATABASE_URL)');
 

@@ -25,6 +25,23 @@ export class SlackFailure extends Error {
 }
 
 /**
+ * Slack without SLACK_BOT_TOKEN: Slack's calls to Brevet are still verified and acted on, and every
+ * call Brevet would make to Slack fails as Slack down would (a private answer is not sent, a Slack
+ * user not yet linked to a principal is refused).
+ */
+export const slackWithoutToken: SlackGateway = {
+  postMessage: noToken,
+  updateMessage: noToken,
+  postEphemeral: noToken,
+  openDirectMessage: noToken,
+  userEmail: noToken,
+};
+
+function noToken(): Promise<never> {
+  return Promise.reject(new SlackFailure('SLACK_BOT_TOKEN is not set'));
+}
+
+/**
  * `@slack/web-api` with its own retries off: Brevet retries through its `notify` job with
  * backoff, so a rate-limited or failing Slack never blocks a request or a worker.
  */
