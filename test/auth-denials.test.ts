@@ -69,6 +69,35 @@ it('keeps kinds apart: a refusal for another principal is written at once', asyn
   expect(await deniedOf(b.id)).toHaveLength(1);
 });
 
+it('audits a credential that names no principal (an unknown key, a token that does not verify) by system, without the credential, folded the same way', async () => {
+  const byReason = async (reason: string) => (await deniedOf('system')).filter((e) => (e.details as { reason: string }).reason === reason);
+  const unknown = `brv_${'u'.repeat(43)}`;
+  for (let i = 0; i < 5; i += 1) await attempt(unknown, '203.0.113.40');
+  const [first, ...rest] = await byReason('unknown-api-key');
+  expect(rest).toEqual([]);
+  expect(first).toMatchObject({ actorKind: 'system', sourceIp: '203.0.113.40', details: { reason: 'unknown-api-key', via: 'api-key' } });
+
+  const token = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5In0.';
+  await attempt(token, '203.0.113.41');
+  expect(await byReason('invalid-token')).toMatchObject([{ actorKind: 'system', details: { reason: 'invalid-token', via: 'oidc' } }]);
+
+  const all = JSON.stringify((await deniedOf('system')).map((e) => e.details));
+  expect(all).not.toContain(unknown);
+  expect(all).not.toContain(token);
+  t.clock.advance(DENIAL_WINDOW_MS + 1_000);
+  await t.deps.authDenials.flush();
+  expect((await byReason('unknown-api-key')).at(-1)!.details).toMatchObject({ aggregated: true, count: 4 });
+});
+
+it("audits a revoked key as its principal's", async () => {
+  const p = await t.principal({});
+  const keys = await t.http().get(`/v1/principals/${p.id}/api-keys`).set(auth(t.adminKey)).expect(200);
+  const keyId = (keys.body.items as { id: string }[])[0]!.id;
+  await t.http().delete(`/v1/principals/${p.id}/api-keys/${keyId}`).set(auth(t.adminKey)).expect(204);
+  await attempt(p.key, '203.0.113.42');
+  expect(await deniedOf(p.id)).toMatchObject([{ actorKind: 'person', details: { reason: 'api-key-revoked', via: 'api-key', principalId: p.id, keyId } }]);
+});
+
 it('writes what is left when the recorder closes (shutdown)', async () => {
   const p = await disabledPrincipal();
   for (let i = 0; i < 4; i += 1) await attempt(p.key, '203.0.113.30');

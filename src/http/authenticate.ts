@@ -48,13 +48,19 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
   }
 
   async function byToken(token: string, sourceIp: string | null): Promise<Caller> {
-    if (deps.tokenVerifier === undefined) throw rejected('OIDC is not configured; use an API key');
+    if (deps.tokenVerifier === undefined) {
+      await deps.authDenials.record({ ownCredential: true, via: 'oidc', reason: 'invalid-token', sourceIp, presented: { problem: 'OIDC is not configured' } });
+      throw rejected('OIDC is not configured; use an API key');
+    }
     let verified;
     try {
       verified = await deps.tokenVerifier.verify(token);
     } catch (error) {
       if (error instanceof VerifierUnavailable) throw new Problem('unavailable', 'the identity provider cannot be reached');
-      if (error instanceof TokenRejected) throw rejected('the token is not valid');
+      if (error instanceof TokenRejected) {
+        await deps.authDenials.record({ ownCredential: true, via: 'oidc', reason: 'invalid-token', sourceIp, presented: { problem: error.message.slice(0, 200) } });
+        throw rejected('the token is not valid');
+      }
       throw error;
     }
     const principal = await resolveTokenPrincipal(deps, verified, sourceIp);
@@ -64,7 +70,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
 
   async function byApiKey(key: string, sourceIp: string | null): Promise<Caller> {
     const found = await findApiKeyByHash(deps.db, hashApiKey(key));
-    if (found === undefined || found.key.revokedAt !== null) throw rejected('the API key is not valid');
+    // Audited too, folded into one summary per minute when many come (auth-denials.ts): the key itself never is.
+    if (found === undefined) {
+      await deps.authDenials.record({ ownCredential: true, via: 'api-key', reason: 'unknown-api-key', sourceIp });
+      throw rejected('the API key is not valid');
+    }
+    if (found.key.revokedAt !== null) {
+      await deps.authDenials.record({ principal: { id: found.principal.id, kind: found.principal.kind }, ownCredential: true, via: 'api-key', reason: 'api-key-revoked', sourceIp, presented: { keyId: found.key.id } });
+      throw rejected('the API key is not valid');
+    }
     if (found.principal.disabled) return refuseDisabled(found.principal, 'api-key', sourceIp);
     const now = deps.clock.now();
     if (found.key.lastUsedAt === null || now.getTime() - found.key.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {

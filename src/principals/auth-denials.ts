@@ -8,11 +8,18 @@ import type { Caller } from '../domain/caller.js';
 export type AuthDeniedReason =
   | 'principal-disabled'
   | 'email-linked-to-another-identity'
-  | 'email-linked-to-another-slack-user';
+  | 'email-linked-to-another-slack-user'
+  | 'api-key-revoked'
+  | 'unknown-api-key'
+  | 'invalid-token';
 
 export interface AuthDenial {
-  /** The principal the credential belongs to (disabled), or the one it was refused a match with. */
-  principal: AuditActor;
+  /**
+   * The principal the credential belongs to (disabled, or a revoked key of theirs), or the one it
+   * was refused a match with; none for a credential that names no principal (an unknown key, a
+   * token that does not verify): those are audited with actor `system`.
+   */
+  principal?: AuditActor;
   /** True when the credential is the principal's own (its key or token); false for a refused match. */
   ownCredential: boolean;
   via: Caller['via'];
@@ -77,11 +84,11 @@ export function createAuthDenialRecorder(
   const detailsOf = (denial: AuthDenial) => ({
     reason: denial.reason,
     via: denial.via,
-    principalId: denial.principal.id,
+    ...(denial.principal === undefined ? {} : { principalId: denial.principal.id }),
     ...denial.presented,
   });
 
-  const actorOf = (denial: AuthDenial): AuditActor => (denial.ownCredential ? denial.principal : systemActor);
+  const actorOf = (denial: AuthDenial): AuditActor => (denial.ownCredential && denial.principal !== undefined ? denial.principal : systemActor);
 
   async function summarise(key: string, window: Window): Promise<void> {
     // Taken out before the write: a concurrent refusal or flush never writes the same summary twice.
@@ -118,7 +125,7 @@ export function createAuthDenialRecorder(
   }
 
   function keyOf(denial: AuthDenial): string {
-    const key = [denial.via, denial.reason, denial.ownCredential ? 'own' : 'match', denial.principal.id].join('|');
+    const key = [denial.via, denial.reason, denial.ownCredential ? 'own' : 'match', denial.principal?.id ?? '-'].join('|');
     // Past the cap every new kind shares one window: still counted, still bounded.
     return windows.size >= maxOpen && !windows.has(key) ? 'overflow' : key;
   }
