@@ -206,7 +206,7 @@ describe('refusals name the field', () => {
     ['a one-digit hour', { start: '9:00' }, 'start'],
     ['start equal to end', { start: '09:00', end: '09:00' }, 'end'],
     ['no days', { days: [] }, 'days'],
-    ['an unknown day', { days: ['monday' as never] }, 'days'],
+    ['an unknown day', { days: ['monkey' as never] }, 'days'],
   ])('a time window with %s', (_name, change, key) => {
     const conditions = { timeWindows: [window, { ...window, ...change }] };
     expect(refusedFields(input({ conditions }))).toEqual([`/body/conditions/timeWindows/1/${key}`]);

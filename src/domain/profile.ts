@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { RE2JS } from 're2js';
-import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow } from './conditions.js';
+import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow, type Weekday } from './conditions.js';
 import { canonicalPrincipalEntries } from './eligibility.js';
 import { DEFAULT_SENSITIVE_ACTIONS, SENSITIVE_ACTION } from './evidence.js';
 import { canonicalGroups } from './identity.js';
@@ -157,7 +157,7 @@ export function buildProfileDefinition(
     conditions: {
       requireMfa: conditions.requireMfa ?? false,
       sourceCidrs: conditions.sourceCidrs ?? [],
-      timeWindows: conditions.timeWindows ?? [],
+      timeWindows: (conditions.timeWindows ?? []).map((w) => ({ ...w, days: [...new Set(w.days.map(weekdayOf))] })),
       ticketPattern: conditions.ticketPattern ?? null,
       minJustificationLength: conditions.minJustificationLength ?? 0,
     },
@@ -289,6 +289,15 @@ export function withApprovalDefaults(definition: ProfileDefinition): ProfileDefi
       sensitiveRequired: a.sensitiveRequired ?? null,
     },
   };
+}
+
+const DAY_NAMES: Record<Weekday, string> = { mon: 'monday', tue: 'tuesday', wed: 'wednesday', thu: 'thursday', fri: 'friday', sat: 'saturday', sun: 'sunday' };
+
+/** `Mon`, `MONDAY`, `monday` as `mon`; anything else as it is, for checkWindow to refuse. */
+function weekdayOf(day: string): Weekday {
+  const lower = day.toLowerCase();
+  const short = lower.slice(0, 3) as Weekday;
+  return WEEKDAYS.includes(short) && (lower.length === 3 || lower === DAY_NAMES[short]) ? short : (day as Weekday);
 }
 
 function checkWindow(w: TimeWindow, at: string): ProfileError[] {

@@ -1,16 +1,18 @@
 import { Type } from 'typebox';
 import { SingleLine } from '../http/schemas.js';
+import type { Weekday as WeekdayName } from '../domain/conditions.js';
 
 const Str = (maxLength: number) => SingleLine({ minLength: 1, maxLength });
-const Weekday = Type.Union([
-  Type.Literal('mon'),
-  Type.Literal('tue'),
-  Type.Literal('wed'),
-  Type.Literal('thu'),
-  Type.Literal('fri'),
-  Type.Literal('sat'),
-  Type.Literal('sun'),
-]);
+/**
+ * A day as `mon` … `sun`; `Mon`, `MONDAY` and `monday` are taken too, and stored as `mon` (domain/profile.ts).
+ * The pattern spells each letter's two cases: JSON Schema patterns take no flags.
+ */
+const Weekday = Type.Unsafe<WeekdayName>({
+  type: 'string',
+  pattern: '^(?:[Mm][Oo][Nn](?:[Dd][Aa][Yy])?|[Tt][Uu][Ee](?:[Ss][Dd][Aa][Yy])?|[Ww][Ee][Dd](?:[Nn][Ee][Ss][Dd][Aa][Yy])?|[Tt][Hh][Uu](?:[Rr][Ss][Dd][Aa][Yy])?|[Ff][Rr][Ii](?:[Dd][Aa][Yy])?|[Ss][Aa][Tt](?:[Uu][Rr][Dd][Aa][Yy])?|[Ss][Uu][Nn](?:[Dd][Aa][Yy])?)$',
+  description: 'mon, tue, wed, thu, fri, sat or sun (any case; full names too)',
+  examples: ['mon'],
+});
 const Entries = Type.Array(Str(254), { maxItems: 200 });
 const Closed = { additionalProperties: false } as const;
 

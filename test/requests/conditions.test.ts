@@ -5,6 +5,7 @@ import type { TestApp } from '../support/app.js';
 import { startOidcIssuer, type OidcIssuer } from '../support/oidc-issuer.js';
 import {
   auditByAction,
+  auth,
   auditOf,
   countRequests,
   createProfile,
@@ -13,7 +14,9 @@ import {
   openRequest,
   postRequest,
   review,
+  ROLE_ARN,
   startListeningApp,
+  uniqueName,
 } from './helpers.js';
 
 let t: TestApp;
@@ -240,6 +243,26 @@ describe('timeWindows', () => {
         condition: 'time-window',
         detail: /time window/,
       });
+    } finally {
+      t.clock.set(saved);
+    }
+  });
+
+  it('takes days in any case and as full names, stored as mon … sun; refuses what is no day', async () => {
+    const saved = t.clock.now();
+    try {
+      const window = { start: '09:00', end: '17:00', timeZone: 'UTC' };
+      const profile = await createProfile(t, { conditions: { timeWindows: [{ ...window, days: ['Mon', 'TUESDAY', 'wednesday', 'wed'] }] } });
+      expect((profile['conditions'] as { timeWindows: { days: string[] }[] }).timeWindows[0]!.days).toEqual(['mon', 'tue', 'wed']);
+      const alice = await t.principal({ groups: ['dev'] });
+      t.clock.set(wednesday);
+      await openRequest(t, alice.key, { profile: profile.name });
+      for (const day of ['Funday', 'mo', 'monday ', '1']) {
+        const body = { name: uniqueName(), roleArn: ROLE_ARN, requesters: { groups: ['dev'] }, conditions: { timeWindows: [{ ...window, days: [day] }] } };
+        const response = await t.http().post('/v1/profiles').set(auth(t.adminKey)).send(body);
+        expectProblem(response, 400, 'validation');
+        expect(JSON.stringify(response.body)).toContain('/body/conditions/timeWindows/0/days/0');
+      }
     } finally {
       t.clock.set(saved);
     }

@@ -482,7 +482,7 @@ export interface components {
                 requireMfa: boolean;
                 sourceCidrs: string[];
                 timeWindows: {
-                    days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                    days: string[];
                     /** @description HH:MM, 24 h */
                     start: string;
                     end: string;
@@ -3018,7 +3018,7 @@ export interface operations {
                         requireMfa?: boolean;
                         sourceCidrs?: string[];
                         timeWindows?: {
-                            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                            days: string[];
                             /** @description HH:MM, 24 h */
                             start: string;
                             end: string;
@@ -3200,7 +3200,7 @@ export interface operations {
                             requireMfa: boolean;
                             sourceCidrs: string[];
                             timeWindows: {
-                                days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                                days: string[];
                                 /** @description HH:MM, 24 h */
                                 start: string;
                                 end: string;
@@ -3600,7 +3600,7 @@ export interface operations {
                             requireMfa: boolean;
                             sourceCidrs: string[];
                             timeWindows: {
-                                days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                                days: string[];
                                 /** @description HH:MM, 24 h */
                                 start: string;
                                 end: string;
@@ -4133,7 +4133,7 @@ export interface operations {
                         requireMfa?: boolean;
                         sourceCidrs?: string[];
                         timeWindows?: {
-                            days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                            days: string[];
                             /** @description HH:MM, 24 h */
                             start: string;
                             end: string;
@@ -4315,7 +4315,7 @@ export interface operations {
                             requireMfa: boolean;
                             sourceCidrs: string[];
                             timeWindows: {
-                                days: ("mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun")[];
+                                days: string[];
                                 /** @description HH:MM, 24 h */
                                 start: string;
                                 end: string;
