@@ -10,7 +10,7 @@ import { Problem } from '../http/problems.js';
 import { humanTextField } from '../http/validation.js';
 import { isDisabledLocked, type Executor } from '../principals/repo.js';
 import { findRequestProfile } from '../profiles/repo.js';
-import { actorOf, isApproverOf, maySeeRequest } from './access.js';
+import { actorOf, isApproverOf } from './access.js';
 import { afterTransition } from './after-commit.js';
 import { applyDecision, decisionChanges, decisionEvents, factsOf, reviewOf, type TransitionContext } from './apply-decision.js';
 import { applyExtension } from './apply-extension.js';
@@ -129,11 +129,9 @@ function judgeReview(facts: ReviewFacts, caller: Caller, input: ReviewInput, now
   const refuse = (refused: Problem, reason: string): Judged => ({ refused, reason });
   if (caller.id === request.requesterId) return refuse(new Problem('self-review', 'no one reviews their own request'), 'self-review');
   if (!isApproverOf(request, definition, caller, now)) {
-    // Someone who may not even see the request learns nothing about it.
-    const problem = maySeeRequest(request, definition, caller, now)
-      ? new Problem('not-eligible', 'you are not an approver of this profile')
-      : new Problem('not-found', 'no such request');
-    return refuse(problem, 'not-an-approver');
+    // SPEC §7's not-eligible (rule 2), even for someone who may not read the request: that its
+    // id exists is all it tells (ids are random), and the refusal is audited (rule 9).
+    return refuse(new Problem('not-eligible', 'you are not an approver of this profile'), 'not-an-approver');
   }
   if (input.decision === 'approve' && definition.approval.requireApproverMfa && !hasMfa(caller)) {
     return refuse(new Problem('condition-failed', 'approvals of this profile need a sign-in with MFA', { condition: 'approver-mfa' }), 'approver-mfa');

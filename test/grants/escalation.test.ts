@@ -55,7 +55,7 @@ describe('before the moment, a tier member is not an approver on any path', () =
     expect(await reviewableBy(r.lead.key)).not.toContain(r.id);
     const all = await h.t.http().get('/v1/requests').set(auth(r.lead.key)).expect(200);
     expect((all.body.items as { id: string }[]).map((i) => i.id)).not.toContain(r.id);
-    await h.t.http().post(`/v1/requests/${r.id}/reviews`).set(auth(r.lead.key)).send({ decision: 'approve' }).expect(404);
+    await h.t.http().post(`/v1/requests/${r.id}/reviews`).set(auth(r.lead.key)).send({ decision: 'approve' }).expect(403);
 
     expect((await click(h, r.lead.slackUserId, 'approve', r.id)).status).toBe(200);
     expect((await ephemeralTexts(h, r.lead.slackUserId))[0]).toMatch(/not an approver/);

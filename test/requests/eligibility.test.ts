@@ -60,18 +60,18 @@ describe('reviews by non-approvers', () => {
     await expectReviewRefused(auditor.key, auditor.id, request.id, { status: 403, type: 'not-eligible' });
   });
 
-  it('answers 404 to a principal who may not even see the request, and still audits the attempt', async () => {
+  it('answers 403 not-eligible to a principal who may not even read the request, and audits the attempt', async () => {
     const profile = await createProfile(t);
     const alice = await t.principal({ groups: ['dev'] });
     const colleague = await t.principal({ groups: ['dev'] });
     const stranger = await t.principal({ groups: [] });
     const request = await openRequest(t, alice.key, { profile: profile.name });
 
-    await expectReviewRefused(colleague.key, colleague.id, request.id, { status: 404, type: 'not-found' });
-    await expectReviewRefused(stranger.key, stranger.id, request.id, { status: 404, type: 'not-found' });
+    await expectReviewRefused(colleague.key, colleague.id, request.id, { status: 403, type: 'not-eligible' });
+    await expectReviewRefused(stranger.key, stranger.id, request.id, { status: 403, type: 'not-eligible' });
   });
 
-  it('answers the same 404 for a request that does not exist', async () => {
+  it('answers 404 for a request that does not exist', async () => {
     const bob = await t.principal({ groups: ['sre'] });
     const response = await review(t, bob.key, 'req_doesnotexist0000000000', 'approve');
     expectProblem(response, 404, 'not-found');
@@ -107,7 +107,7 @@ describe('eligibility is judged at review time', () => {
 
     await t.http().patch(`/v1/principals/${bob.id}`).set(auth(t.adminKey)).send({ groups: ['dev'] }).expect(200);
     // No longer an approver, bob may not see the request either.
-    await expectReviewRefused(bob.key, bob.id, request.id, { status: 404, type: 'not-found' });
+    await expectReviewRefused(bob.key, bob.id, request.id, { status: 403, type: 'not-eligible' });
 
     await t.http().patch(`/v1/principals/${bob.id}`).set(auth(t.adminKey)).send({ groups: ['sre'] }).expect(200);
     const approved = await review(t, bob.key, request.id, 'approve').expect(200);
@@ -145,7 +145,7 @@ describe('eligibility is judged at review time', () => {
     expect(row).toMatchObject({ profileVersion: 1, approvalsRequired: 1 });
 
     // Version 1 named sre-old: sre-new may not review (nor see) this request.
-    await expectReviewRefused(newApprover.key, newApprover.id, request.id, { status: 404, type: 'not-found' });
+    await expectReviewRefused(newApprover.key, newApprover.id, request.id, { status: 403, type: 'not-eligible' });
     // And one approval (version 1's N) completes it.
     const approved = await review(t, oldApprover.key, request.id, 'approve').expect(200);
     expect(approved.body).toMatchObject({ status: 'active', profileVersion: 1 });
@@ -156,7 +156,7 @@ describe('eligibility is judged at review time', () => {
     const opsMember = await t.principal({ groups: ['ops'] });
     const next = await openRequest(t, opsMember.key, { profile: profile.name });
     expect(next).toMatchObject({ profileVersion: 2, approvalsRequired: 2 });
-    await expectReviewRefused(oldApprover.key, oldApprover.id, next.id, { status: 404, type: 'not-found' });
+    await expectReviewRefused(oldApprover.key, oldApprover.id, next.id, { status: 403, type: 'not-eligible' });
     const first = await review(t, newApprover.key, next.id, 'approve').expect(200);
     expect(first.body.status).toBe('pending');
   });

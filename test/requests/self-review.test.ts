@@ -161,9 +161,10 @@ describe('an admin minting an approver', () => {
     const admin = await t.principal({ groups: ['brevet-admins', 'dev'] });
     const request = await openRequest(t, admin.key, { profile: profile.name });
     const robot = await t.principal({ kind: 'service', displayName: 'robot', groups: ['sre'] });
-    // Not an approver, so the request is not even visible to it: the same 404 as a missing one.
+    // A service account approves only when the profile names it by id: its groups do not count.
     const response = await review(t, robot.key, request.id, 'approve');
-    expect(response.status).toBe(404);
+    expect(response.status).toBe(403);
+    expect(response.body.type).toBe('not-eligible');
     const after = await t.http().get(`/v1/requests/${request.id}`).set(auth(admin.key)).expect(200);
     expect(after.body).toMatchObject({ status: 'pending', reviews: [] });
   });
