@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { createMetrics } from '../src/metrics/catalog.js';
 import { createMetricsSnapshots } from '../src/metrics/worker-snapshots.js';
 import { auth, createProfile, issue, openRequest, startHarness, type Harness } from './credentials/helpers.js';
-import { TEST_REDIS_URL, startWorker, testQueuePrefix } from './support/queue.js';
+import { TEST_REDIS_URL, deleteKeysWithPrefix, startWorker, testQueuePrefix } from './support/queue.js';
 import { until } from './support/server-process.js';
 
 const prefix = testQueuePrefix();
@@ -71,6 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
   hooks?.close();
+  await deleteKeysWithPrefix(prefix);
 });
 
 describe('/metrics after a full request flow', () => {
