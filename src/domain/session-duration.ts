@@ -7,7 +7,7 @@
  *
  *   left < 900 s − WINDOW_START_GRACE_SECONDS  → refuse: 409 window-too-short
  *   ⌊left⌋ − STS_CALL_ALLOWANCE_SECONDS ≥ 900  → DurationSeconds = min(profile maximum, that)
- *   otherwise (the window's last 900 s)         → DurationSeconds = 900, cut off at endsAt
+ *   otherwise (the window's last 920 s)         → DurationSeconds = 900, cut off at endsAt
  *
  * A 900 s window must yield credentials when they are asked for at its start (rule 4), but a
  * request can only reach STS some milliseconds after its window opened, when STS's floor already
@@ -23,10 +23,14 @@ import { MIN_SESSION_SECONDS } from './profile.js';
 export const STS_CALL_DEADLINE_SECONDS = 20;
 
 /**
- * Taken off the time left where there is room, so that a session STS starts a moment after Brevet
- * planned it still ends by `endsAt` (a call slower than this is caught by `expirationVerdict`).
+ * Taken off the time left where there is room, so that a session STS starts as late as the call
+ * may take (its deadline: a slow or retried attempt) still ends by `endsAt`. With 2 s, one attempt
+ * that timed out and was retried (5 s) ended past `endsAt`, and credentials were withheld with most
+ * of the window left. The session is then up to 20 s shorter than the window; the credentials
+ * asked for in its last 920 s are cut off at `endsAt` instead, so the user loses nothing. A call
+ * slower than this is aborted; `expirationVerdict` stays the safety net.
  */
-export const STS_CALL_ALLOWANCE_SECONDS = 2;
+export const STS_CALL_ALLOWANCE_SECONDS = STS_CALL_DEADLINE_SECONDS;
 
 /** How long after a window opens an issuance still counts as "at the start of its window". */
 export const WINDOW_START_GRACE_SECONDS = 10;

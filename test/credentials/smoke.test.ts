@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startAwsStandIn, type AwsStandIn } from '../support/aws-stand-in.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { revocationPolicyOf } from './helpers.js';
+import { STS_CALL_ALLOWANCE_SECONDS } from '../../src/domain/session-duration.js';
 
 let t: TestApp;
 let aws: AwsStandIn;
@@ -32,7 +33,7 @@ it('issues credentials and revokes with a deny policy', async () => {
   const c = await t.http().post(`/v1/requests/${r.body.id}/credentials`).set(auth(alice.key)).send({ format: 'credential_process' }).expect(200);
   expect(c.body.Version).toBe(1);
   expect(c.headers['cache-control']).toBe('no-store');
-  expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1798 });
+  expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1800 - STS_CALL_ALLOWANCE_SECONDS });
   const rv = await t.http().post(`/v1/requests/${r.body.id}/revoke`).set(auth(alice.key)).send({ reason: 'done' }).expect(200);
   expect(rv.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
   const doc = JSON.parse(aws.rolePolicies.get('Admin')!.get(await revocationPolicyOf(t))!);
