@@ -34,8 +34,10 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
   };
 
   return async (app) => {
-    // Raw text: the signature covers the exact bytes Slack sent.
-    app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    // Raw text, whatever the content type: the signature covers the exact bytes Slack sent, and is
+    // checked before anything else about the body, so a wrong one is 401 for a JSON body too.
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: SLACK_BODY_LIMIT }, (_request, body, done) => done(null, body));
     // SPEC §3 rule 8: a call without Slack's signature headers is 401 whatever it carries, before
     // its body is even read (a JSON or text body included; ssl_check included).
     app.addHook('onRequest', async (request) => {
@@ -45,17 +47,18 @@ export function slackRoutes(deps: Pick<Deps, 'clock' | 'logger'> & SlackCommandD
     });
 
     const signedForm = (request: FastifyRequest): URLSearchParams => {
-      if (!String(request.headers['content-type'] ?? '').startsWith(FORM) || typeof request.body !== 'string') {
-        throw new Problem('unsupported-media-type', 'Slack sends application/x-www-form-urlencoded');
-      }
+      const body = typeof request.body === 'string' ? request.body : '';
       const signed = isSignedBySlack(
         signingSecret,
-        request.body,
+        body,
         { signature: header(request, 'x-slack-signature'), timestamp: header(request, 'x-slack-request-timestamp') },
         deps.clock.now(),
       );
       if (!signed) throw new Problem('unauthenticated', 'missing, wrong or stale Slack signature');
-      const form = new URLSearchParams(request.body);
+      if (!String(request.headers['content-type'] ?? '').startsWith(FORM)) {
+        throw new Problem('unsupported-media-type', 'Slack sends application/x-www-form-urlencoded');
+      }
+      const form = new URLSearchParams(body);
       // The same rules as any other input, once the form is decoded. The interaction payload is
       // JSON inside the form: the fields Brevet reads from it are checked where they are read.
       refuseUnsafeText(Object.fromEntries([...form].filter(([name]) => name !== 'payload')), '/body');

@@ -165,13 +165,24 @@ describe('the Slack routes over HTTP', () => {
     await s.expectNothingChanged();
   });
 
-  it('refuses a JSON body on the interactivity route with 415, signed or not', async () => {
+  it('refuses a signed JSON or text body with 415, and a wrongly signed one of any type with 401 (rule 8)', async () => {
     const s = await scenario();
     const json = JSON.stringify({ payload: JSON.parse(decodeURIComponent(s.body.slice('payload='.length))) });
     const signed = { ...slackHeaders(json, h.t.clock.now()), 'content-type': 'application/json' };
     expectProblem(await h.t.http().post(interactions).set(signed).send(json), 415, 'unsupported-media-type');
-    const other = { ...slackHeaders('x', h.t.clock.now()), 'content-type': 'text/plain' };
-    expectProblem(await h.t.http().post(interactions).set(other).send('payload=x'), 415, 'unsupported-media-type');
+    const text = { ...slackHeaders('payload=x', h.t.clock.now()), 'content-type': 'text/plain' };
+    expectProblem(await h.t.http().post(interactions).set(text).send('payload=x'), 415, 'unsupported-media-type');
+    for (const [type, body] of [
+      ['application/json', json],
+      ['application/json', '{not json'],
+      ['text/plain', 'payload=x'],
+      ['application/xml', '<a/>'],
+    ] as const) {
+      for (const route of [interactions, '/integrations/slack/commands']) {
+        const wrong = { ...slackHeaders(body, h.t.clock.now()), 'x-slack-signature': 'v0=deadbeef', 'content-type': type };
+        expectProblem(await h.t.http().post(route).set(wrong).send(body), 401, 'unauthenticated');
+      }
+    }
     await s.expectNothingChanged();
   });
 
