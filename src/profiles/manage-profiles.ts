@@ -24,21 +24,18 @@ import {
 type Deps = {
   db: Db;
   clock: Clock;
-  config: { roleChaining: boolean; pagerDuty: { token: string | undefined }; evidence: { enabled: boolean } };
+  config: { roleChaining: boolean; evidence: { enabled: boolean } };
   policyAnalyzer: ValidateDeps['policyAnalyzer'];
 };
 
-function definitionOrProblem(input: ProfileInput, config: Deps['config'], given: Partial<ProfileInput>): ProfileDefinition {
+function definitionOrProblem(input: ProfileInput, config: Deps['config']): ProfileDefinition {
   const built = buildProfileDefinition(input, { roleChaining: config.roleChaining });
   if (!built.ok) {
     const [first] = built.errors;
     throw new Problem('validation', `${first!.field} ${first!.message}`, { errors: built.errors });
   }
-  // Checked only when onCall is given: an unrelated edit must not fail because the token went away.
-  if (given.approval?.onCall != null && config.pagerDuty.token === undefined) {
-    const error = { field: '/body/approval/onCall', message: 'needs PAGERDUTY_TOKEN set on this deployment' };
-    throw new Problem('validation', `${error.field} ${error.message}`, { errors: [error] });
-  }
+  // Without PAGERDUTY_TOKEN an onCall policy is kept and approves nothing (SPEC §12: PagerDuty
+  // failing means no auto-approval, never an error); each request it skips is logged and counted.
   return built.definition;
 }
 
@@ -46,7 +43,7 @@ const nameTaken = () => new Problem('conflict', 'a profile with this name exists
 
 export async function createProfile(deps: Deps, caller: Caller, input: ProfileInput): Promise<ProfileVersion> {
   requireAdmin(caller);
-  const definition = definitionOrProblem(input, deps.config, input);
+  const definition = definitionOrProblem(input, deps.config);
   // Before the transaction: Access Analyzer is not called while anything is locked.
   const policyFindings = await profilePolicyFindings(deps, definition.sessionPolicy);
   const now = deps.clock.now();
@@ -77,7 +74,7 @@ export async function updateProfile(deps: Deps, caller: Caller, ref: string, pat
   // version seen now; should a concurrent edit change the policy meanwhile, this edit is refused.
   const seen = await findCurrentProfile(deps.db, ref);
   if (seen === undefined) throw new Problem('not-found', 'no such profile');
-  const checked = definitionOrProblem(merge(seen.definition, patch), deps.config, patch);
+  const checked = definitionOrProblem(merge(seen.definition, patch), deps.config);
   const policyFindings = await profilePolicyFindings(deps, checked.sessionPolicy);
   try {
     return await deps.db.transaction(async (tx) => {
@@ -86,7 +83,7 @@ export async function updateProfile(deps: Deps, caller: Caller, ref: string, pat
       const current = locked === undefined ? undefined : await findCurrentProfile(tx, locked.id);
       if (locked === undefined || current === undefined) throw new Problem('not-found', 'no such profile');
       const id = locked.id;
-      const definition = definitionOrProblem(merge(current.definition, patch), deps.config, patch);
+      const definition = definitionOrProblem(merge(current.definition, patch), deps.config);
       if (canonicalJson(definition.sessionPolicy) !== canonicalJson(checked.sessionPolicy)) {
         throw new Problem('conflict', 'the profile session policy changed while this edit was checked; retry');
       }

@@ -86,13 +86,21 @@ describe('refusals name the field', () => {
     expect(read.body.version).toBe(1);
   });
 
-  it('on-call needs PAGERDUTY_TOKEN on the deployment', async () => {
-    const response = await noPagerDuty
+  it('on-call is saved without PAGERDUTY_TOKEN, and then approves nothing: requests wait for their approvers', async () => {
+    const saved = await noPagerDuty
       .http()
       .post('/v1/profiles')
       .set(auth(noPagerDuty.adminKey))
       .send({ ...base(), approval: { approverGroups: ['sre'], onCall: { provider: 'pagerduty', scheduleIds: ['P1'] } } });
-    expect(response.status).toBe(400);
-    expect(response.body.errors).toEqual([{ field: '/body/approval/onCall', message: expect.stringContaining('PAGERDUTY_TOKEN') }]);
+    expect(saved.status).toBe(201);
+    expect(saved.body.approval.onCall).toEqual({ provider: 'pagerduty', scheduleIds: ['P1'] });
+    const requester = await noPagerDuty.principal({ groups: ['dev'] });
+    const request = await noPagerDuty
+      .http()
+      .post('/v1/requests')
+      .set(auth(requester.key))
+      .send({ profile: saved.body.name, durationSeconds: 900, justification: 'INC-1 on call tonight' });
+    expect(request.status).toBe(201);
+    expect(request.body.status).toBe('pending');
   });
 });
