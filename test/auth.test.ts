@@ -70,6 +70,24 @@ describe('OIDC tokens', () => {
     expect(later.body.groups).toEqual(['sre']);
   });
 
+  it('audits rights the identity provider gives or takes (principal.updated), once per change', async () => {
+    const claims = newPerson({ groups: ['dev'] });
+    const me = await t.http().get('/v1/me').set(auth(await issuer.token(claims))).expect(200);
+    const updatesOf = () =>
+      t.deps.db
+        .select()
+        .from(auditEvents)
+        .where(and(eq(auditEvents.actorId, me.body.id), eq(auditEvents.action, 'principal.updated')));
+    expect(await updatesOf()).toEqual([]);
+
+    const promoted = await t.http().get('/v1/me').set(auth(await issuer.token({ ...claims, groups: ['sre', 'idp-admins'] }))).expect(200);
+    expect(promoted.body).toMatchObject({ groups: ['idp-admins', 'sre'] });
+    await t.http().get('/v1/me').set(auth(await issuer.token({ ...claims, groups: ['idp-admins', 'sre'] }))).expect(200);
+    const [update, ...more] = await updatesOf();
+    expect(more).toEqual([]);
+    expect(update!.details).toEqual({ principalId: me.body.id, changes: { groups: ['idp-admins', 'sre'] }, previous: { groups: ['dev'] }, via: 'oidc' });
+  });
+
   it('makes a member of a BREVET_ADMIN_GROUPS group an admin', async () => {
     const admin = await t.http().get('/v1/me').set(auth(await issuer.token(newPerson({ groups: ['idp-admins'] })))).expect(200);
     expect(admin.body.roles).toEqual({ admin: true, auditor: false });

@@ -28,10 +28,28 @@ export async function resolveTokenPrincipal(deps: Deps, token: VerifiedToken, so
   let principal = await findPersonByOidcSubject(deps.db, subject);
   if (principal === undefined) principal = await linkOrProvision(deps, token, subject, email, groups, sourceIp);
   // A disabled principal is refused by the caller; its stored record stays as the admin left it.
-  if (!principal.disabled && !sameGroups(principal.groups, groups)) {
-    principal = (await updatePrincipal(deps.db, principal.id, { groups, updatedAt: deps.clock.now() })) ?? principal;
-  }
+  if (!principal.disabled && !sameGroups(principal.groups, groups)) principal = await takeTokenGroups(deps, principal.id, groups, sourceIp);
   return principal;
+}
+
+/**
+ * Stores the groups the identity provider now gives a person, audited as any other change of
+ * rights (`principal.updated`, the person as actor, `via: "oidc"`): becoming an admin or an
+ * approver through the IdP shows up in the trail like an admin's PATCH does.
+ */
+async function takeTokenGroups(deps: Deps, principalId: string, groups: string[], sourceIp: string | null): Promise<PrincipalRow> {
+  return deps.db.transaction(async (tx) => {
+    const before = (await lockPrincipal(tx, principalId))!;
+    if (sameGroups(before.groups, groups)) return before;
+    const updated = (await updatePrincipal(tx, principalId, { groups, updatedAt: deps.clock.now() }))!;
+    await appendAudit(tx, deps.clock, {
+      actor: { id: before.id, kind: before.kind },
+      action: 'principal.updated',
+      sourceIp,
+      details: { principalId, changes: { groups }, previous: { groups: before.groups }, via: 'oidc' },
+    });
+    return updated;
+  });
 }
 
 async function linkOrProvision(
