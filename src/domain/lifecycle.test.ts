@@ -423,3 +423,25 @@ describe('decideOnCreation', () => {
     expect(decideOnCreation(f, now)).toEqual(expected);
   });
 });
+
+describe('a revocation ends the window now (SPEC §4.4)', () => {
+  const revokedAt = at('2026-01-05T10:30:00Z');
+
+  it('moves an open window’s end to the moment of the revocation, its start unchanged', () => {
+    const d = decide(factsIn('active'), command('revoke'), revokedAt);
+    expect(d).toMatchObject({ ok: true, status: 'revoked', window: { startsAt: WINDOW_START, endsAt: revokedAt } });
+  });
+
+  it('does the same when a post-hoc deny revokes a live break-glass session', () => {
+    const d = decide(factsIn('active', true), command('deny', REVIEWER), revokedAt);
+    expect(d).toMatchObject({ ok: true, status: 'revoked', window: { startsAt: WINDOW_START, endsAt: revokedAt } });
+  });
+
+  it('leaves a window that has not opened yet as it was approved (it never opens)', () => {
+    for (const kind of ['revoke', 'cancel'] as const) {
+      const d = decide(factsIn('approved'), command(kind), at('2026-01-05T09:00:00Z'));
+      expect(d).toMatchObject({ ok: true, status: 'revoked' });
+      expect(d.ok && d.window).toBeUndefined();
+    }
+  });
+});

@@ -55,7 +55,7 @@ export type Decision =
       ok: true;
       status: RequestStatus;
       events: LifecycleEvent[];
-      /** Set when the command opens or fixes the grant window. */
+      /** Set when the command opens, fixes or ends (revocation) the grant window. */
       window?: { startsAt: Date; endsAt: Date };
       /** True when a review row is to be recorded (approve/deny). */
       recordsReview: boolean;
@@ -86,6 +86,17 @@ export function isSelfReview(facts: Pick<RequestFacts, 'requesterId'>, reviewerI
 export function windowOnApproval(facts: Pick<RequestFacts, 'startsAt' | 'durationSeconds'>, now: Date): { startsAt: Date; endsAt: Date } {
   const startsAt = facts.startsAt ?? now;
   return { startsAt, endsAt: new Date(startsAt.getTime() + facts.durationSeconds * 1000) };
+}
+
+/**
+ * SPEC §4.4: a revocation ends the window now. An open window's end moves to the moment of the
+ * revocation (what the request then shows as `endsAt`); one not yet open keeps the window it was
+ * approved with, which it never reaches.
+ */
+function windowEndedNow(facts: Pick<RequestFacts, 'startsAt' | 'endsAt'>, now: Date): { window?: { startsAt: Date; endsAt: Date } } {
+  const { startsAt, endsAt } = facts;
+  if (startsAt === null || endsAt === null || startsAt.getTime() > now.getTime() || endsAt.getTime() <= now.getTime()) return {};
+  return { window: { startsAt, endsAt: now } };
 }
 
 /**
@@ -122,7 +133,7 @@ function review(facts: RequestFacts, command: { kind: 'approve' | 'deny'; review
   if (postHoc) {
     // A post-hoc deny of a live break-glass session ends it; on an ended one it is a record.
     if (command.kind === 'deny' && facts.status === 'active') {
-      return moveTo('revoked', ['review.denied', 'request.revoked'], { recordsReview: true, postHoc: true });
+      return moveTo('revoked', ['review.denied', 'request.revoked'], { recordsReview: true, postHoc: true, ...windowEndedNow(facts, now) });
     }
     const event = command.kind === 'approve' ? 'review.approved' : 'review.denied';
     return moveTo(facts.status, [event], { recordsReview: true, postHoc: true });
@@ -148,7 +159,7 @@ export function decide(facts: RequestFacts, command: LifecycleCommand, now: Date
       return facts.status === 'approved' ? moveTo('revoked', ['request.revoked']) : refuse('invalid-transition');
     case 'revoke':
       return facts.status === 'approved' || facts.status === 'active'
-        ? moveTo('revoked', ['request.revoked'])
+        ? moveTo('revoked', ['request.revoked'], facts.status === 'active' ? windowEndedNow(facts, now) : {})
         : refuse('invalid-transition');
     case 'activate':
       if (facts.status !== 'approved') return refuse('invalid-transition');

@@ -166,6 +166,8 @@ function eventDetails(
     case 'request.approved':
       return { startsAt: request.startsAt?.toISOString() ?? null, endsAt: request.endsAt?.toISOString() ?? null, breakGlass: request.breakGlass };
     case 'request.revoked':
+      // The window's end as the revocation left it (moved to now when it was open).
+      return { reason: context.reason ?? null, endsAt: request.endsAt?.toISOString() ?? null };
     case 'request.cancelled':
       return { reason: context.reason ?? null };
     case 'request.denied':

@@ -34,8 +34,14 @@ it('issues credentials and revokes with a deny policy', async () => {
   expect(c.body.Version).toBe(1);
   expect(c.headers['cache-control']).toBe('no-store');
   expect(aws.assumeRoleCalls[0]).toMatchObject({ roleSessionName: `brevet-${r.body.id}`, durationSeconds: 1800 - STS_CALL_ALLOWANCE_SECONDS });
+  t.clock.advance(600_000);
   const rv = await t.http().post(`/v1/requests/${r.body.id}/revoke`).set(auth(alice.key)).send({ reason: 'done' }).expect(200);
-  expect(rv.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
+  // The window ends now (SPEC §4.4): its end is the moment of the revocation, here and in the trail.
+  expect(rv.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied', startsAt: r.body.startsAt, endsAt: t.clock.now().toISOString() });
+  expect((await t.http().get(`/v1/requests/${r.body.id}`).set(auth(alice.key)).expect(200)).body.endsAt).toBe(t.clock.now().toISOString());
+  const trail = await t.http().get(`/v1/audit?requestId=${r.body.id}&action=request.revoked`).set(auth(t.adminKey)).expect(200);
+  expect(trail.body.items[0].details).toEqual({ reason: 'done', endsAt: t.clock.now().toISOString() });
+  await t.http().post(`/v1/requests/${r.body.id}/credentials`).set(auth(alice.key)).send({ format: 'json' }).expect(409);
   const doc = JSON.parse(aws.rolePolicies.get('Admin')!.get(await revocationPolicyOf(t))!);
   expect(doc.Statement[0].Condition.StringLike['aws:userid']).toBe(`*:brevet-${r.body.id}`);
 });
