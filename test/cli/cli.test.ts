@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auth, createProfile, startHarness, type Harness } from '../credentials/helpers.js';
-import { cliHome, runCli, type CliHome } from './helpers.js';
+import { cliHome, runCli, spawnCli, type CliHome } from './helpers.js';
 
 let h: Harness;
 let home: CliHome;
@@ -320,5 +320,18 @@ describe('audit', () => {
     const verify = await brevet(h.t.adminKey, 'audit', 'verify', '--json');
     expect(verify.code, verify.stderr).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
+
+  it('ends quietly when its reader goes away (brevet audit --follow | head -1)', async () => {
+    const child = spawnCli(['audit', '--follow'], as(h.t.adminKey));
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.stdout.destroy();
+    // A new event: the next line the CLI writes meets the closed pipe.
+    await h.t.http().post('/v1/requests').set(auth(alice.key)).send({ profile: auto.name, durationSeconds: 900, justification: 'pipe' }).expect(201);
+    expect(await closed).toBe(0);
+    expect(stderr).toBe('');
   });
 });

@@ -1,6 +1,7 @@
 // Runs the compiled `brevet` as a real child process, with a home of its own: config, cache and
 // ~/.aws/config live in a temporary directory per test file.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,9 +41,14 @@ export async function cliHome(): Promise<CliHome> {
 /** Variables of the machine that would change what the CLI does. */
 const OWN = /^(BREVET_.*|XDG_.*|AWS_.*|HOME)$/;
 
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/** The CLI as a child process, its stdout and stderr piped to the test. */
+export function spawnCli(args: string[], env: Record<string, string>): ChildProcessByStdio<null, Readable, Readable> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !OWN.test(name)));
-  const child = spawn(process.execPath, [BREVET_BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BREVET_BIN, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const child = spawnCli(args, env);
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -84,6 +84,13 @@ function report(error: unknown): number {
   return EXIT.error;
 }
 
+// A reader that goes away (`brevet audit --follow | head -1`) ends the command quietly, as a
+// closed pipe ends any Unix tool; any other failure to write stdout is still a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
+
 // Exit once stdout has drained: a piped consumer (the AWS SDK) must get every byte.
 const code = await run(process.argv.slice(2)).catch(report);
 process.exitCode = code;
