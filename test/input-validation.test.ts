@@ -87,6 +87,42 @@ describe('bodies that are not acceptable JSON are refused, never a 500', () => {
     },
   );
 
+  // Bodies two parsers would read differently (a proxy that checks the first key, Brevet the last).
+  it.each([
+    ['a key given twice', '{"email":"d1@example.com","displayName":"P","displayName":"Q"}', '/body/displayName'],
+    ['a key given twice, once escaped', '{"email":"d2@example.com","displayName":"P","displ\\u0061yName":"Q"}', '/body/displayName'],
+    ['a key given twice in a nested object', '{"email":"d3@example.com","displayName":"P","x":[{"a":1},{"b":1,"b":2}]}', '/body/x/1/b'],
+    ['a key with a slash given twice', '{"email":"d4@example.com","displayName":"P","a/b":1,"a/b":2}', '/body/a~1b'],
+  ] as const)('refuses %s with 400 naming it', async (_why, raw, field) => {
+    const before = await snapshot();
+    const response = await send('post', '/v1/principals', raw);
+    expectProblem(response, 400, 'validation');
+    expect(response.body['errors']).toEqual([{ field, message: 'is given more than once' }]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it.each([
+    ['a lone continuation byte', Buffer.from([0x80])],
+    ['an over-long encoding of "/"', Buffer.from([0xc0, 0xaf])],
+    ['an encoded surrogate', Buffer.from([0xed, 0xa0, 0x80])],
+    ['a truncated sequence', Buffer.from([0xe2, 0x82])],
+  ])('refuses a body that is not UTF-8 (%s) with 400', async (_why, bytes) => {
+    const before = await snapshot();
+    const body = Buffer.concat([Buffer.from('{"email":"u@example.com","displayName":"A'), bytes, Buffer.from('"}')]);
+    // inject sends the bytes as they are (supertest would serialise a Buffer as JSON).
+    const injected = await t.app.inject({ method: 'POST', url: '/v1/principals', headers: { ...auth(t.adminKey), 'content-type': 'application/json' }, payload: body });
+    const response = { status: injected.statusCode, headers: injected.headers as Record<string, string>, body: injected.json<Record<string, unknown>>() };
+    expectProblem(response, 400, 'validation');
+    expect(response.body['errors']).toEqual([{ field: '/body', message: 'is not valid UTF-8' }]);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('takes UTF-8 beyond ASCII as it is', async () => {
+    const response = await send('post', '/v1/principals', JSON.stringify({ email: 'zoe@example.com', displayName: 'Zoë 東京 😀' }));
+    expect(response.status).toBe(201);
+    expect(response.body.displayName).toBe('Zoë 東京 😀');
+  });
+
   it('refuses a 100 kB body with 413', async () => {
     const before = await snapshot();
     const response = await send('post', '/v1/principals', JSON.stringify({ ...valid, displayName: 'x'.repeat(100 * 1024) }));
