@@ -43,6 +43,8 @@ describe('bad fields are refused with 400 naming the field', () => {
     ['an escape sequence', 'post', '/v1/principals', { ...valid, displayName: '\u001b[31mAlice' }, '/body/displayName'],
     ['an over-long field', 'post', '/v1/principals', { ...valid, displayName: 'x'.repeat(201) }, '/body/displayName'],
     ['a malformed email', 'post', '/v1/principals', { ...valid, email: 'not-an-email' }, '/body/email'],
+    ['an email with a zero-width space (a look-alike of another)', 'post', '/v1/principals', { ...valid, email: 'val\u200bid@example.com' }, '/body/email'],
+    ['an email with a soft hyphen', 'post', '/v1/principals', { ...valid, email: 'val\u00adid@example.com' }, '/body/email'],
     ['a string where a boolean is expected', 'patch', '/v1/principals/:target', { disabled: 'true' }, '/body/disabled'],
     ['a number where a boolean is expected', 'patch', '/v1/principals/:target', { disabled: 1 }, '/body/disabled'],
     ['an unknown field on PATCH', 'patch', '/v1/principals/:target', { role: 'admin' }, '/body/role'],

@@ -20,3 +20,22 @@ describe('canonicalEmail', () => {
     expect(isEmail(canonicalEmail(raw))).toBe(true);
   });
 });
+
+describe('isEmail', () => {
+  it.each([
+    ['a zero-width space', 'al\u200bice@x.com'],
+    ['a zero-width joiner', 'alice\u200d@x.com'],
+    ['a soft hyphen', 'ali\u00adce@x.com'],
+    ['a word joiner', 'alice@x\u2060.com'],
+    ['a byte-order mark inside', 'ali\ufeffce@x.com'],
+    ['a left-to-right mark', 'alice@x.com\u200e'],
+    ['a variation selector', 'alice\ufe0f@x.com'],
+    ['a control character', 'ali\u0007ce@x.com'],
+  ])('refuses an address with %s (it would read as alice@x.com)', (_what, raw) => {
+    expect(isEmail(canonicalEmail(raw))).toBe(false);
+  });
+
+  it('takes addresses with letters beyond ASCII', () => {
+    expect(isEmail(canonicalEmail('Zoë@exämple.com'))).toBe(true);
+  });
+});

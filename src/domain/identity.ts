@@ -7,9 +7,15 @@ export function canonicalEmail(raw: string): string {
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * Characters that show as nothing (zero-width space and joiners, soft hyphen, word joiner, BOM,
+ * bidi marks, variation selectors…) and controls: `al\u200bice@x.com` reads as Alice's address
+ * but would be another principal, so no address holding one is an e-mail here.
+ */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 export function isEmail(value: string): boolean {
-  return EMAIL.test(value) && value.length <= 254;
+  return EMAIL.test(value) && value.length <= 254 && !INVISIBLE.test(value);
 }
 
 /** Group names are matched exactly after trimming; they come from an IdP, not from users. */
