@@ -312,3 +312,39 @@ describe('refusals name the field', () => {
     expect(fields.sort()).toEqual(['/body/approval/approverGroups', '/body/conditions/sourceCidrs/0', '/body/maxDurationSeconds', '/body/requesters', '/body/roleArn']);
   });
 });
+
+describe('session policies AWS would refuse at every issuance are refused at save', () => {
+  const allow = { Effect: 'Allow', Action: 's3:GetObject', Resource: '*' };
+  it.each([
+    ['a Statement that is a number', { Statement: 5 }, '/body/sessionPolicy/Statement'],
+    ['an empty Statement list', { Version: '2012-10-17', Statement: [] }, '/body/sessionPolicy/Statement'],
+    ['a statement that is a string', { Statement: ['allow all'] }, '/body/sessionPolicy/Statement/0'],
+    ['a wrong Effect', { Statement: [{ ...allow, Effect: 'allow' }] }, '/body/sessionPolicy/Statement/0/Effect'],
+    ['no Action', { Statement: [{ Effect: 'Allow', Resource: '*' }] }, '/body/sessionPolicy/Statement/0/Action'],
+    ['both Action and NotAction', { Statement: [{ ...allow, NotAction: 'iam:*' }] }, '/body/sessionPolicy/Statement/0/Action'],
+    ['no Resource', { Statement: { Effect: 'Allow', Action: '*' } }, '/body/sessionPolicy/Statement/Resource'],
+    ['an Action that is a number', { Statement: [{ ...allow, Action: 7 }] }, '/body/sessionPolicy/Statement/0/Action'],
+    ['an empty Action list', { Statement: [{ ...allow, Action: [] }] }, '/body/sessionPolicy/Statement/0/Action'],
+    ['a Principal', { Statement: [{ ...allow, Principal: '*' }] }, '/body/sessionPolicy/Statement/0/Principal'],
+    ['an unknown statement element', { Statement: [{ ...allow, Efect: 'Deny' }] }, '/body/sessionPolicy/Statement/0/Efect'],
+    ['an unknown document element', { Statement: [allow], Statements: [] }, '/body/sessionPolicy/Statements'],
+    ['an unknown Version', { Version: '2024-01-01', Statement: [allow] }, '/body/sessionPolicy/Version'],
+    ['a Condition that is a list', { Statement: [{ ...allow, Condition: [] }] }, '/body/sessionPolicy/Statement/0/Condition'],
+  ])('%s', (_why, sessionPolicy, field) => {
+    expect(refusedFields(input({ sessionPolicy }))).toContain(field);
+  });
+
+  it.each([
+    { Version: '2012-10-17', Statement: [allow] },
+    { Statement: allow },
+    { Version: '2012-10-17', Id: 'x', Statement: [{ Sid: 'Read', Effect: 'Deny', NotAction: ['s3:*', 'ec2:Describe*'], NotResource: 'arn:aws:s3:::b/*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
+  ])('takes %j', (sessionPolicy) => {
+    expect(buildProfileDefinition(input({ sessionPolicy }), NO_CHAINING).ok).toBe(true);
+  });
+});
+
+describe('session tags', () => {
+  it('refuses two keys that differ only in case (AWS compares tag keys without case)', () => {
+    expect(refusedFields(input({ sessionTags: { team: 'a', Team: 'b' } }))).toEqual(['/body/sessionTags/Team']);
+  });
+});

@@ -210,16 +210,62 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
   }
   const tags = Object.entries(p.sessionTags);
   if (tags.length > MAX_PROFILE_TAGS) fail('sessionTags', `at most ${MAX_PROFILE_TAGS} tags`);
+  const seenTagKeys = new Map<string, string>();
   for (const [key, value] of tags) {
+    // STS compares tag keys without case: two that differ only in case fail every issuance.
+    const same = seenTagKeys.get(key.toLowerCase());
     if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('brevet:')) fail(`sessionTags/${key}`, 'is not a valid tag key (brevet: is reserved)');
+    else if (same !== undefined) fail(`sessionTags/${key}`, `repeats the key ${same} (AWS tag keys are case-insensitive)`);
     else if (!TAG_VALUE.test(value)) fail(`sessionTags/${key}`, 'is not a valid tag value');
+    seenTagKeys.set(key.toLowerCase(), key);
   }
   if (p.sessionPolicy !== null) {
     const policy = p.sessionPolicy;
     if (!('Statement' in policy) || JSON.stringify(policy).length > 2048) {
       fail('sessionPolicy', 'must be an IAM policy document with a Statement, at most 2048 characters');
+    } else {
+      errors.push(...policyGrammarErrors(policy));
     }
   }
+  return errors;
+}
+
+const POLICY_KEYS = new Set(['Version', 'Id', 'Statement']);
+const STATEMENT_KEYS = new Set(['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition']);
+const isStringOrStrings = (value: unknown) =>
+  (typeof value === 'string' && value !== '') || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== ''));
+
+/**
+ * The IAM policy grammar a session policy must follow, checked at save so that a profile AWS
+ * would refuse (`MalformedPolicyDocument` at every issuance) is never saved: a Statement that is
+ * a statement or a non-empty list of them, each with Effect Allow or Deny, one of Action and
+ * NotAction, one of Resource and NotResource, and no Principal (a session policy has none).
+ */
+export function policyGrammarErrors(policy: Record<string, unknown>): ProfileError[] {
+  const errors: ProfileError[] = [];
+  const fail = (field: string, message: string) => errors.push({ field: `/body/sessionPolicy${field}`, message });
+  for (const key of Object.keys(policy)) if (!POLICY_KEYS.has(key)) fail(`/${key}`, 'is not an element of an IAM policy (Version, Id, Statement)');
+  if ('Version' in policy && policy['Version'] !== '2012-10-17' && policy['Version'] !== '2008-10-17') fail('/Version', 'must be 2012-10-17');
+  const raw = policy['Statement'];
+  const listed = Array.isArray(raw);
+  const statements: unknown[] = listed ? raw : [raw];
+  if (statements.length === 0) fail('/Statement', 'must hold at least one statement');
+  statements.forEach((statement, i) => {
+    const at = listed ? `/Statement/${i}` : '/Statement';
+    if (statement === null || typeof statement !== 'object' || Array.isArray(statement)) return fail(at, 'must be a statement object');
+    const s = statement as Record<string, unknown>;
+    for (const key of Object.keys(s)) {
+      if (!STATEMENT_KEYS.has(key)) fail(`${at}/${key}`, key === 'Principal' || key === 'NotPrincipal' ? 'is not allowed in a session policy' : 'is not an element of an IAM statement');
+    }
+    if (s['Effect'] !== 'Allow' && s['Effect'] !== 'Deny') fail(`${at}/Effect`, 'must be Allow or Deny');
+    for (const [element, negated] of [['Action', 'NotAction'], ['Resource', 'NotResource']] as const) {
+      const given = [element, negated].filter((name) => name in s);
+      if (given.length !== 1) fail(`${at}/${element}`, `give exactly one of ${element} and ${negated}`);
+      for (const name of given) if (!isStringOrStrings(s[name])) fail(`${at}/${name}`, 'must be a string or a non-empty list of strings');
+    }
+    if ('Sid' in s && typeof s['Sid'] !== 'string') fail(`${at}/Sid`, 'must be a string');
+    if ('Condition' in s && (s['Condition'] === null || typeof s['Condition'] !== 'object' || Array.isArray(s['Condition']))) fail(`${at}/Condition`, 'must be an object');
+  });
   return errors;
 }
 
