@@ -43,22 +43,25 @@ async function endByCaller(
     if (request === undefined) return { refused: new Problem('not-found', 'no such request') };
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
     if (!maySeeRequest(request, definition, caller, deps.clock.now())) return { refused: new Problem('not-found', 'no such request') };
-    if (!command.mayAct(request)) {
-      const who = command.kind === 'cancel' ? 'the requester' : 'the requester or an admin';
-      return { refused: new Problem('forbidden', `only ${who} may ${command.kind} this request`) };
-    }
-    const decision = decide(factsOf(request, []), { kind: command.kind }, deps.clock.now());
-    if (!decision.ok) {
+    // Refusals are audited (SPEC §3 rule 9): someone who may see a request ending it without the
+    // right to is an attempt at a privileged action like any other.
+    const refuse = async (reason: string, problem: Problem) => {
       await appendAudit(tx, deps.clock, {
         actor: actorOf(caller),
         action: 'request.refused',
         requestId: request.id,
         profileId: request.profileId,
         sourceIp: caller.sourceIp,
-        details: { reason: decision.reason, command: command.kind, status: request.status },
+        details: { reason, command: command.kind, status: request.status },
       });
-      return { refused: new Problem('invalid-transition', `the request is ${request.status}`) };
+      return { refused: problem };
+    };
+    if (!command.mayAct(request)) {
+      const who = command.kind === 'cancel' ? 'the requester' : 'the requester or an admin';
+      return refuse('not-allowed', new Problem('forbidden', `only ${who} may ${command.kind} this request`));
     }
+    const decision = decide(factsOf(request, []), { kind: command.kind }, deps.clock.now());
+    if (!decision.ok) return refuse(decision.reason, new Problem('invalid-transition', `the request is ${request.status}`));
     const applied = await applyDecision(tx, deps.clock, request, decision, {
       actor: actorOf(caller),
       sourceIp: caller.sourceIp,

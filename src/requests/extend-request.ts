@@ -46,8 +46,6 @@ export async function extendRequest(deps: Deps, caller: Caller, parentId: string
     if (parent === undefined || definition === undefined || !maySeeRequest(parent, definition, caller, now)) {
       return { refused: new Problem('not-found', 'no such request') };
     }
-    if (parent.requesterId !== caller.id) return { refused: new Problem('forbidden', 'only the requester extends this request') };
-
     const refuse = async (problem: Problem, reason: string, extra: Record<string, unknown> = {}) => {
       await appendAudit(tx, deps.clock, {
         actor: actorOf(caller),
@@ -59,6 +57,9 @@ export async function extendRequest(deps: Deps, caller: Caller, parentId: string
       });
       return { refused: problem };
     };
+
+    // Audited like every refusal below (SPEC §3 rule 9).
+    if (parent.requesterId !== caller.id) return refuse(new Problem('forbidden', 'only the requester extends this request'), 'not-allowed');
 
     const policy = definition.approval.extension;
     const plan = planExtension(parent, policy, input.durationSeconds, now);

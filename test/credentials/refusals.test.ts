@@ -147,3 +147,22 @@ describe('a deleted profile', () => {
     expect(aws.assumeRoleCalls.length).toBe(calls);
   });
 });
+
+describe('ending a request one may see but not end', () => {
+  it('an approver is refused revoke and cancel with 403, each audited as request.refused, and nothing changes', async () => {
+    const profile = await createProfile(h.t, reviewed);
+    const requester = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, requester.key, profile.name);
+    await h.t.http().post(`/v1/requests/${request.id}/reviews`).set(auth(approver.key)).send({ decision: 'approve' }).expect(200);
+
+    expectProblem(await h.t.http().post(`/v1/requests/${request.id}/revoke`).set(auth(approver.key)).send({ reason: 'mine now' }), 403, 'forbidden');
+    expectProblem(await h.t.http().post(`/v1/requests/${request.id}/cancel`).set(auth(approver.key)).send({}), 403, 'forbidden');
+
+    const refused = await auditOf(h.t, request.id, 'request.refused');
+    expect(refused.map((event) => [event.actorId, event.details])).toEqual([
+      [approver.id, { reason: 'not-allowed', command: 'revoke', status: 'active' }],
+      [approver.id, { reason: 'not-allowed', command: 'cancel', status: 'active' }],
+    ]);
+    expect((await h.t.http().get(`/v1/requests/${request.id}`).set(auth(requester.key)).expect(200)).body.status).toBe('active');
+  });
+});

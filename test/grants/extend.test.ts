@@ -123,6 +123,7 @@ describe('an extension reviewed like a request', () => {
     expectProblem(await review(both.key, created.body.id, 'approve'), 403, 'self-review');
 
     expectProblem(await extend(bob.key, request.id), 403, 'forbidden');
+    expect(await auditOf(h.t, request.id, 'request.refused')).toMatchObject([{ actorId: bob.id, details: { reason: 'not-allowed', command: 'extend' } }]);
     expectProblem(await extend(stranger.key, request.id), 404, 'not-found');
     expectProblem(await extend(both.key, 'req_nosuch'), 404, 'not-found');
     // One extension pending at a time.
