@@ -4,7 +4,7 @@ import { StsFailure } from '../adapters/aws/errors.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import { revocationDocument, revocationPolicyName, roleNameOf, statementSid } from '../domain/deny-policy.js';
+import { denyingSid, revocationDocument, revocationPolicyName, roleNameOf, statementSid } from '../domain/deny-policy.js';
 import { appliedRevocationsOnRole, installationId } from './repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
@@ -78,7 +78,7 @@ async function editRolePolicy(
       action: to === 'applied' ? 'revocation.deny-policy-applied' : 'revocation.deny-policy-removed',
       requestId,
       profileId: request.profileId,
-      details: { roleName, policyName, sid: statementSid(requestId) },
+      details: { roleName, policyName, sid: (to === 'applied' ? denyingSid(next, requestId) : undefined) ?? statementSid(requestId) },
     });
     return true;
   });

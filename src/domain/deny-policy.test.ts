@@ -2,7 +2,7 @@
 // BrevetRevocations-<installation> document: other owners' statements survive, each request appears once, and
 // removing the last statement deletes the document.
 import { describe, expect, it } from 'vitest';
-import { denyStatementFor, revocationDocument, revocationPolicyName, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
+import { denyStatementFor, denyingSid, mergedDenyStatement, revocationDocument, revocationPolicyName, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
 import { newId } from './ids.js';
 
 const ID = 'req_0123456789abcdefghjk';
@@ -100,4 +100,37 @@ describe('roleNameOf', () => {
       expect(() => revocationPolicyName(id)).toThrow();
     },
   );
+});
+
+describe('many revoked requests on one role', () => {
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `req_${String(i).padStart(20, '0')}`);
+  const userids = (document: string) =>
+    parse(document).Statement.flatMap((s) => {
+      const userid = (s['Condition'] as { StringLike: Record<string, string | string[]> }).StringLike['aws:userid']!;
+      return Array.isArray(userid) ? userid : [userid];
+    });
+
+  it('keeps a statement per request while they are few', () => {
+    const document = revocationDocument(undefined, ids(20))!;
+    expect(parse(document).Statement).toEqual(ids(20).map(denyStatementFor));
+    expect(denyingSid(document, ids(20)[7]!)).toBe(statementSid(ids(20)[7]!));
+  });
+
+  it('merges them into one statement once a statement each would crowd IAM’s 10,240 characters, denying exactly the same sessions', () => {
+    const many = ids(270);
+    const document = revocationDocument(undefined, many)!;
+    expect(document.length).toBeLessThanOrEqual(10_240);
+    expect(parse(document).Statement).toEqual([mergedDenyStatement(many)]);
+    expect(userids(document).sort()).toEqual(many.map((id) => `*:${sessionNameFor(id)}`).sort());
+    expect(denyingSid(document, many[100]!)).toBe('BrevetRevokeMany');
+    expect(denyingSid(document, 'req_other')).toBeUndefined();
+  });
+
+  it('keeps foreign statements beside the merged one and goes back to one each when few are left', () => {
+
+    const merged = revocationDocument(JSON.stringify({ Version: '2012-10-17', Statement: [foreign] }), ids(100))!;
+    expect(parse(merged).Statement).toEqual([foreign, mergedDenyStatement(ids(100))]);
+    expect(parse(revocationDocument(merged, ids(2))!).Statement).toEqual([foreign, ...ids(2).map(denyStatementFor)]);
+    expect(revocationDocument(merged, [])).toBe(JSON.stringify({ Version: '2012-10-17', Statement: [foreign] }));
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * deny-policy revocation (SPEC §4.4): one inline policy per role and per Brevet installation
- * holds a Deny statement per revoked request, matching only the sessions Brevet named
- * `brevet-<requestId>`. Statements Brevet does not own are kept as they are.
+ * holds a Deny statement per revoked request (one statement for all of them once there are many,
+ * see revocationDocument), matching only the sessions Brevet named `brevet-<requestId>`.
+ * Statements Brevet does not own are kept as they are.
  */
 
 /** Every installation's revocation policy starts so; the sensitive-access check skips them all (SPEC §13). */
@@ -62,9 +63,46 @@ function parse(document: string | undefined): PolicyDocument {
 export function revocationDocument(document: string | undefined, requestIds: readonly string[]): string | null {
   const policy = parse(document);
   const foreign = policy.Statement.filter((s) => typeof s['Sid'] !== 'string' || !s['Sid'].startsWith(SID_PREFIX));
-  const ours = [...new Set(requestIds)].sort().map(denyStatementFor);
-  const statements = [...foreign, ...ours];
-  return statements.length === 0 ? null : JSON.stringify({ Version: policy.Version, Statement: statements });
+  const ids = [...new Set(requestIds)].sort();
+  const statements = [...foreign, ...ids.map(denyStatementFor)];
+  if (statements.length === 0) return null;
+  const separate = JSON.stringify({ Version: policy.Version, Statement: statements });
+  if (separate.length <= SEPARATE_STATEMENTS_UP_TO) return separate;
+  return JSON.stringify({ Version: policy.Version, Statement: [...foreign, mergedDenyStatement(ids)] });
+}
+
+/**
+ * IAM allows 10,240 characters for all of a role's inline policies together (PutRolePolicy
+ * answers LimitExceeded past it). A statement per request costs ~170 characters, so ~60 revoked
+ * requests waiting for their last credential to expire on one role would fill it, and the next
+ * revocation could not be placed. Past this size the requests' patterns go into one statement
+ * instead (~36 characters each: ~280 requests in 10,240), leaving the rest of the budget to the
+ * role's other inline policies.
+ */
+const SEPARATE_STATEMENTS_UP_TO = 4_096;
+const MERGED_SID = `${SID_PREFIX}Many`;
+
+/** One Deny for all these requests' sessions: `aws:userid` like any of their patterns. */
+export function mergedDenyStatement(requestIds: readonly string[]): Record<string, unknown> {
+  return {
+    Sid: MERGED_SID,
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: { StringLike: { 'aws:userid': requestIds.map((id) => `*:${sessionNameFor(id)}`) } },
+  };
+}
+
+/** The Sid of the statement of `document` that denies this request's sessions, if one does. */
+export function denyingSid(document: string | null, requestId: string): string | undefined {
+  if (document === null) return undefined;
+  const pattern = `*:${sessionNameFor(requestId)}`;
+  const statement = parse(document).Statement.find((s) => {
+    if (typeof s['Sid'] !== 'string' || !s['Sid'].startsWith(SID_PREFIX)) return false;
+    const userid = (s['Condition'] as { StringLike?: Record<string, unknown> } | undefined)?.StringLike?.['aws:userid'];
+    return userid === pattern || (Array.isArray(userid) && userid.includes(pattern));
+  });
+  return statement?.['Sid'] as string | undefined;
 }
 
 /** `arn:aws:iam::123456789012:role/path/Name` → `Name`. */

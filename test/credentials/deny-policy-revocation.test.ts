@@ -190,6 +190,28 @@ describe('revoking a deny-policy request with credentials out', () => {
   });
 });
 
+describe('many revocations on one role', () => {
+  it('stay within IAM’s 10,240 characters for a role’s inline policies: 100 revoked requests, every session denied', async () => {
+    const { roleName, profile, requester } = await setup();
+    const revoked: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const { request } = await activeWithCredentials(profile.name, requester.key);
+      // A statement each would pass IAM's limit at about the 60th (the stand-in answers LimitExceeded, as IAM does).
+      const response = await revoke(h.t, requester.key, request.id).expect(200);
+      expect(response.body.denyPolicyStatus).toBe('applied');
+      revoked.push(request.id);
+    }
+    const statements = rolePolicy(h.aws, roleName)!.Statement;
+    expect(statements).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Action: '*', Resource: '*', Condition: { StringLike: { 'aws:userid': expect.any(Array) } } }),
+    ]);
+    const patterns = (statements[0]!['Condition'] as { StringLike: { 'aws:userid': string[] } }).StringLike['aws:userid'];
+    expect([...patterns].sort()).toEqual(revoked.map((id) => `*:brevet-${id}`).sort());
+    expect(JSON.stringify(rolePolicy(h.aws, roleName)).length).toBeLessThanOrEqual(10_240);
+    expect(await auditOf(h.t, revoked[99]!, 'revocation.deny-policy-applied')).toMatchObject([{ details: { sid: 'BrevetRevokeMany' } }]);
+  });
+});
+
 describe('revocations that need no deny policy', () => {
   it('block-new writes no IAM policy', async () => {
     const { roleName, profile, requester } = await setup({ revocation: 'block-new' });

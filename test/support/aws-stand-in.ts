@@ -291,6 +291,10 @@ export async function startAwsStandIn(opts: { now?: () => Date } = {}): Promise<
       case 'PutRolePolicy': {
         const doc = params.get('PolicyDocument') ?? '';
         if (!isJson(doc)) throw new AwsError('MalformedPolicyDocument', 'Syntax errors in policy.');
+        // All of a role's inline policies together, whitespace not counted (IAM quotas), HTTP 409.
+        const size = (text: string) => text.replace(/\s/g, '').length;
+        const others = [...(policies ?? new Map<string, string>())].filter(([name]) => name !== policyName).reduce((sum, [, text]) => sum + size(text), 0);
+        if (others + size(doc) > 10_240) throw new AwsError('LimitExceeded', `Maximum policy size of 10240 bytes exceeded for role ${roleName}`, 409);
         if (!policies) stand.rolePolicies.set(roleName, new Map([[policyName, doc]]));
         else policies.set(policyName, doc);
         return undefined;
