@@ -78,7 +78,13 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
     if (text === '') return done(null, undefined);
     parseJson(request, text, (error, value) => {
       if (error !== null) return done(error, undefined);
-      const repeated = firstRepeatedKey(text);
+      let repeated: string | undefined;
+      try {
+        repeated = firstRepeatedKey(text);
+      } catch {
+        // JSON.parse took it but the scan did not: refused, never guessed at.
+        return done(bodyProblem('/body', 'is not acceptable JSON'), undefined);
+      }
       if (repeated !== undefined) return done(bodyProblem(repeated, 'is given more than once'), undefined);
       done(null, value);
     });

@@ -18,8 +18,10 @@ describe('firstRepeatedKey', () => {
     expect(firstRepeatedKey(text)).toBe(expected);
   });
 
-  it('finds nothing in any JSON that JSON.stringify wrote (it never repeats a key)', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => firstRepeatedKey(JSON.stringify(value)) === undefined));
+  it('finds nothing in any JSON that JSON.stringify wrote (it never repeats a key), whatever its characters', () => {
+    for (const stringUnit of ['grapheme', 'binary'] as const) {
+      fc.assert(fc.property(fc.jsonValue({ stringUnit }), (value) => firstRepeatedKey(JSON.stringify(value)) === undefined));
+    }
   });
 
   it('names a key repeated in any object, however it was written', () => {
