@@ -24,7 +24,7 @@ import { slackWithoutToken } from './adapters/slack.js';
 import { principalRoutes } from './principals/routes.js';
 import { profileRoutes } from './profiles/routes.js';
 import { requestRoutes } from './requests/routes.js';
-import { bodyProblem, decodeUtf8, firstRepeatedKey } from './http/json-body.js';
+import { bodyProblem, decodeUtf8, firstRepeatedKey, refuseForeignCharset } from './http/json-body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -63,7 +63,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   // The API takes JSON only: without Fastify's default text/plain parser a text body is refused
   // as 415 `unsupported-media-type` instead of reaching validation as "must be object".
   app.removeContentTypeParser('text/plain');
-  // Bodies that are not UTF-8 or repeat a key are refused (src/http/json-body.ts).
+  // Bodies in another charset, not UTF-8 or repeating a key are refused (src/http/json-body.ts).
   // An empty body sent as application/json (what many clients send with every POST) is no body:
   // a route whose body is optional takes it as `{}`, any other answers 400 naming /body.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -71,6 +71,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     let text: string;
     try {
+      refuseForeignCharset(request.headers['content-type']);
       text = decodeUtf8(body as Buffer);
     } catch (error) {
       return done(error as Error, undefined);

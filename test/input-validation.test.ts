@@ -119,6 +119,27 @@ describe('bodies that are not acceptable JSON are refused, never a 500', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('takes a body that starts with a byte-order mark, as JSON readers do', async () => {
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ email: 'bom@example.com', displayName: 'Bom' }))]);
+    const injected = await t.app.inject({ method: 'POST', url: '/v1/principals', headers: { ...auth(t.adminKey), 'content-type': 'application/json' }, payload: body });
+    expect(injected.statusCode).toBe(201);
+  });
+
+  it.each(['application/json; charset=latin1', 'application/json; charset="iso-8859-1"', 'application/json;charset=utf-16'])(
+    'refuses %s with 415: a proxy honouring the charset would read other characters',
+    async (contentType) => {
+      const before = await snapshot();
+      expectProblem(await send('post', '/v1/principals', JSON.stringify({ email: 'cs@example.com', displayName: 'Zoë' }), contentType), 415, 'unsupported-media-type');
+      expect(await snapshot()).toEqual(before);
+    },
+  );
+
+  it.each(['application/json; charset=utf-8', 'application/json; charset=UTF-8', 'application/json; charset="utf8"'])('takes %s', async (contentType) => {
+    const email = `cs-${Buffer.from(contentType).toString('hex')}@example.com`;
+    const response = await send('post', '/v1/principals', JSON.stringify({ email, displayName: 'Zoë' }), contentType);
+    expect(response.status).toBe(201);
+  });
+
   it('takes UTF-8 beyond ASCII as it is', async () => {
     const response = await send('post', '/v1/principals', JSON.stringify({ email: 'zoe@example.com', displayName: 'Zoë 東京 😀' }));
     expect(response.status).toBe(201);
