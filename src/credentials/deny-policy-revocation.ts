@@ -68,7 +68,8 @@ async function editRolePolicy(
 
     const policyName = revocationPolicyName(await installationId(tx));
     const revoked = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn));
-    const next = revocationDocument(await deps.rolePolicies.get(roleName, policyName), revoked);
+    const current = await deps.rolePolicies.get(roleName, policyName);
+    const next = revocationDocument(current, revoked);
     if (next === null) await deps.rolePolicies.delete(roleName, policyName);
     else await deps.rolePolicies.put(roleName, policyName, next);
 
@@ -78,7 +79,8 @@ async function editRolePolicy(
       action: to === 'applied' ? 'revocation.deny-policy-applied' : 'revocation.deny-policy-removed',
       requestId,
       profileId: request.profileId,
-      details: { roleName, policyName, sid: (to === 'applied' ? denyingSid(next, requestId) : undefined) ?? statementSid(requestId) },
+      // The statement that holds (applied) or held (removed) the request: its own, or BrevetRevokeMany.
+      details: { roleName, policyName, sid: denyingSid(to === 'applied' ? next : (current ?? null), requestId) ?? statementSid(requestId) },
     });
     return true;
   });

@@ -1,5 +1,5 @@
 // `brevet`: every command of SPEC §10. Exit codes: 0 ok, 1 error, 2 usage, 3 request ended
-// without access, 4 timeout, 5 not authenticated. Errors print a problem's title and detail and,
+// without access, 4 timeout, 5 not authenticated, 141 stdout closed by its reader. Errors print a problem's title and detail and,
 // where there is an obvious next step, a hint; never a stack.
 import { consoleUrl, configureAws, credentialProcess, credentials } from './commands/access.js';
 import { audit } from './commands/audit.js';
@@ -53,7 +53,8 @@ const HELP = `brevet — just-in-time AWS access
 
 Every command takes --json (machine output on stdout; messages on stderr).
 BREVET_URL and BREVET_TOKEN in the environment win over the saved login.
-Exit codes: 0 ok, 1 error, 2 usage, 3 request ended without access, 4 timeout, 5 not authenticated.
+Exit codes: 0 ok, 1 error, 2 usage, 3 request ended without access, 4 timeout, 5 not authenticated,
+141 stdout closed by its reader.
 `;
 
 async function run(argv: string[]): Promise<number> {
@@ -84,11 +85,13 @@ function report(error: unknown): number {
   return EXIT.error;
 }
 
-// A reader that goes away (`brevet audit --follow | head -1`) ends the command quietly, as a
-// closed pipe ends any Unix tool; any other failure to write stdout is still a crash.
+// A reader that goes away (`brevet audit --follow | head -1`) ends the command quietly with
+// 141, as SIGPIPE ends any Unix tool (128 + 13): no stack trace, and `set -o pipefail` scripts
+// do not take a cut-off command for one that finished. Any other failure to write is a crash.
+const CLOSED_PIPE = 141;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
-  process.exit(process.exitCode ?? EXIT.ok);
+  process.exit(CLOSED_PIPE);
 });
 
 // Exit once stdout has drained: a piped consumer (the AWS SDK) must get every byte.
