@@ -330,6 +330,15 @@ describe('session policies AWS would refuse at every issuance are refused at sav
     ['an unknown document element', { Statement: [allow], Statements: [] }, '/body/sessionPolicy/Statements'],
     ['an unknown Version', { Version: '2024-01-01', Statement: [allow] }, '/body/sessionPolicy/Version'],
     ['a Condition that is a list', { Statement: [{ ...allow, Condition: [] }] }, '/body/sessionPolicy/Statement/0/Condition'],
+    ['a Sid used twice', { Statement: [{ ...allow, Sid: 'Read' }, { ...allow, Sid: 'Read' }] }, '/body/sessionPolicy/Statement/1/Sid'],
+    ['a Sid that is not letters and digits', { Statement: [{ ...allow, Sid: 'read objects' }] }, '/body/sessionPolicy/Statement/0/Sid'],
+    ['the Sid of the statement Brevet adds at a window end', { Statement: [{ ...allow, Sid: 'BrevetWindowEnd' }] }, '/body/sessionPolicy/Statement/0/Sid'],
+    ['the Sid of a request scope', { Statement: [{ ...allow, Sid: 'BrevetRequestScope' }] }, '/body/sessionPolicy/Statement/0/Sid'],
+    [
+      'a policy too large for STS once Brevet adds its window-end statement',
+      { Version: '2012-10-17', Statement: [{ ...allow, Resource: `arn:aws:s3:::${'b'.repeat(1820)}` }] },
+      '/body/sessionPolicy',
+    ],
   ])('%s', (_why, sessionPolicy, field) => {
     expect(refusedFields(input({ sessionPolicy }))).toContain(field);
   });

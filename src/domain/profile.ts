@@ -4,6 +4,7 @@ import { WEEKDAYS, toMinutes, type Conditions, type TimeWindow, type Weekday } f
 import { canonicalPrincipalEntries } from './eligibility.js';
 import { DEFAULT_SENSITIVE_ACTIONS, SENSITIVE_ACTION } from './evidence.js';
 import { canonicalGroups } from './identity.js';
+import { PROFILE_POLICY_MAX_CHARACTERS, RESERVED_SIDS } from './session-policy.js';
 
 /** One version of a catalog entry: an IAM role and the rules for getting it (SPEC §1). */
 export interface ProfileDefinition {
@@ -221,8 +222,8 @@ function checkDefinition(p: ProfileDefinition, options: { roleChaining: boolean 
   }
   if (p.sessionPolicy !== null) {
     const policy = p.sessionPolicy;
-    if (!('Statement' in policy) || JSON.stringify(policy).length > 2048) {
-      fail('sessionPolicy', 'must be an IAM policy document with a Statement, at most 2048 characters');
+    if (!('Statement' in policy) || JSON.stringify(policy).length > PROFILE_POLICY_MAX_CHARACTERS) {
+      fail('sessionPolicy', `must be an IAM policy document with a Statement, at most ${PROFILE_POLICY_MAX_CHARACTERS} characters as compact JSON (STS takes 2048; Brevet may add a statement)`);
     } else {
       errors.push(...policyGrammarErrors(policy));
     }
@@ -250,6 +251,7 @@ export function policyGrammarErrors(policy: Record<string, unknown>): ProfileErr
   const listed = Array.isArray(raw);
   const statements: unknown[] = listed ? raw : [raw];
   if (statements.length === 0) fail('/Statement', 'must hold at least one statement');
+  const sids = new Set<string>();
   statements.forEach((statement, i) => {
     const at = listed ? `/Statement/${i}` : '/Statement';
     if (statement === null || typeof statement !== 'object' || Array.isArray(statement)) return fail(at, 'must be a statement object');
@@ -263,7 +265,13 @@ export function policyGrammarErrors(policy: Record<string, unknown>): ProfileErr
       if (given.length !== 1) fail(`${at}/${element}`, `give exactly one of ${element} and ${negated}`);
       for (const name of given) if (!isStringOrStrings(s[name])) fail(`${at}/${name}`, 'must be a string or a non-empty list of strings');
     }
-    if ('Sid' in s && typeof s['Sid'] !== 'string') fail(`${at}/Sid`, 'must be a string');
+    if ('Sid' in s) {
+      const sid = s['Sid'];
+      if (typeof sid !== 'string' || !/^[A-Za-z0-9]*$/.test(sid)) fail(`${at}/Sid`, 'must be ASCII letters and digits only');
+      else if (RESERVED_SIDS.includes(sid)) fail(`${at}/Sid`, `is one Brevet gives its own statements (${RESERVED_SIDS.join(', ')})`);
+      else if (sid !== '' && sids.has(sid)) fail(`${at}/Sid`, 'is used by another statement (Sids are unique in a policy)');
+      if (typeof sid === 'string') sids.add(sid);
+    }
     if ('Condition' in s && (s['Condition'] === null || typeof s['Condition'] !== 'object' || Array.isArray(s['Condition']))) fail(`${at}/Condition`, 'must be an object');
   });
   return errors;

@@ -3,7 +3,7 @@
 // of ARNs, pairing an action of one statement with a resource of another, and policy elements the
 // checker cannot reason about. Deny statements of the profile must survive the narrowing.
 import { describe, expect, it } from 'vitest';
-import { checkScope, patternContains, sessionPolicyFor, type Scope } from './session-policy.js';
+import { checkScope, patternContains, PROFILE_POLICY_MAX_CHARACTERS, SESSION_POLICY_MAX_CHARACTERS, sessionPolicyFor, windowCutOffPolicy, type Scope } from './session-policy.js';
 
 const policy = (...Statement: Record<string, unknown>[]) => ({ Version: '2012-10-17', Statement });
 const allow = (Action: string | string[], Resource: string | string[]) => ({ Effect: 'Allow', Action, Resource });
@@ -216,5 +216,15 @@ describe('sessionPolicyFor', () => {
       Version: '2012-10-17',
       Statement: [{ Sid: 'BrevetRequestScope', Effect: 'Allow', Action: ['ec2:Describe*'], Resource: ['*'] }],
     });
+  });
+});
+
+describe('the largest profile policy', () => {
+  it('still fits STS’s 2,048 characters with the window-end statement added', () => {
+    const allow = { Effect: 'Allow', Action: 's3:GetObject', Resource: '' };
+    const padding = PROFILE_POLICY_MAX_CHARACTERS - JSON.stringify({ Version: '2012-10-17', Statement: [allow] }).length;
+    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ ...allow, Resource: 'r'.repeat(padding) }] });
+    expect(policy).toHaveLength(PROFILE_POLICY_MAX_CHARACTERS);
+    expect(windowCutOffPolicy(policy, new Date('2026-12-03T23:59:59.999Z')).length).toBeLessThanOrEqual(SESSION_POLICY_MAX_CHARACTERS);
   });
 });

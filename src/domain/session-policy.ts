@@ -84,15 +84,28 @@ const EVERYTHING: Policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow
  */
 export function windowCutOffPolicy(policy: string | undefined, cutOffAt: Date): string {
   const base: Policy = policy === undefined ? EVERYTHING : (JSON.parse(policy) as Policy);
-  const cutOff = {
+  return JSON.stringify({ ...base, Statement: [...statementList(base), cutOffStatement(cutOffAt)] });
+}
+
+function cutOffStatement(cutOffAt: Date) {
+  return {
     Sid: 'BrevetWindowEnd',
     Effect: 'Deny',
     Action: '*',
     Resource: '*',
     Condition: { DateGreaterThanEquals: { 'aws:CurrentTime': cutOffAt.toISOString() } },
   };
-  return JSON.stringify({ ...base, Statement: [...statementList(base), cutOff] });
 }
+
+/** STS takes a session policy of at most 2,048 characters. */
+export const SESSION_POLICY_MAX_CHARACTERS = 2_048;
+/**
+ * How large a profile's own session policy may be: STS's limit less what windowCutOffPolicy adds
+ * (a statement and a comma), so that the session issued in a window's last minutes is not refused.
+ */
+export const PROFILE_POLICY_MAX_CHARACTERS = SESSION_POLICY_MAX_CHARACTERS - JSON.stringify(cutOffStatement(new Date(0))).length - 1;
+/** Sids of the statements Brevet adds to a session policy; a profile's own statements may not take them. */
+export const RESERVED_SIDS: readonly string[] = ['BrevetRequestScope', 'BrevetWindowEnd'];
 
 /** `Statement` may be one statement or a list of them. */
 function statementList(policy: Policy): unknown[] {
