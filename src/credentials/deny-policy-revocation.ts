@@ -69,9 +69,20 @@ async function editRolePolicy(
     const policyName = revocationPolicyName(await installationId(tx));
     const revoked = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn));
     const current = await deps.rolePolicies.get(roleName, policyName);
-    const next = revocationDocument(current, revoked);
+    let next = revocationDocument(current, revoked);
     if (next === null) await deps.rolePolicies.delete(roleName, policyName);
-    else await deps.rolePolicies.put(roleName, policyName, next);
+    else {
+      try {
+        await deps.rolePolicies.put(roleName, policyName, next);
+      } catch (error) {
+        // The role's inline policies together passed IAM's 10,240 characters: Brevet's statements
+        // merged into one take far less room; if even that does not fit, the failure stands.
+        const merged = revocationDocument(current, revoked, { merge: true })!;
+        if (!isLimitExceeded(error) || merged === next) throw error;
+        await deps.rolePolicies.put(roleName, policyName, merged);
+        next = merged;
+      }
+    }
 
     await updateRequest(tx, requestId, { denyPolicyStatus: to, updatedAt: deps.clock.now() });
     await appendAudit(tx, deps.clock, {
@@ -103,4 +114,9 @@ export async function applyDenyPolicyNow(deps: Deps, requestId: string): Promise
       }),
     );
   }
+}
+
+/** IAM's LimitExceeded (PutRolePolicy: "Maximum policy size of 10240 bytes exceeded for role …"). */
+function isLimitExceeded(error: unknown): boolean {
+  return error instanceof StsFailure && error.message.startsWith('LimitExceeded');
 }

@@ -60,14 +60,14 @@ function parse(document: string | undefined): PolicyDocument {
  * (IAM is eventually consistent) cannot make Brevet drop another request's Deny.
  * Null when nothing is left: delete the policy.
  */
-export function revocationDocument(document: string | undefined, requestIds: readonly string[]): string | null {
+export function revocationDocument(document: string | undefined, requestIds: readonly string[], options: { merge?: boolean } = {}): string | null {
   const policy = parse(document);
   const foreign = policy.Statement.filter((s) => typeof s['Sid'] !== 'string' || !s['Sid'].startsWith(SID_PREFIX));
   const ids = [...new Set(requestIds)].sort();
   const statements = [...foreign, ...ids.map(denyStatementFor)];
   if (statements.length === 0) return null;
   const separate = JSON.stringify({ Version: policy.Version, Statement: statements });
-  if (separate.length <= SEPARATE_STATEMENTS_UP_TO) return separate;
+  if (ids.length === 0 || (options.merge !== true && separate.length <= SEPARATE_STATEMENTS_UP_TO)) return separate;
   return JSON.stringify({ Version: policy.Version, Statement: [...foreign, mergedDenyStatement(ids)] });
 }
 
@@ -75,7 +75,8 @@ export function revocationDocument(document: string | undefined, requestIds: rea
  * IAM allows 10,240 characters for all of a role's inline policies together (PutRolePolicy
  * answers LimitExceeded past it). A statement per request costs ~170 characters, so ~60 revoked
  * requests waiting for their last credential to expire on one role would fill it, and the next
- * revocation could not be placed. Past this size the requests' patterns go into one statement
+ * revocation could not be placed. Past this size (or, with `merge`, when IAM refused the
+ * separate statements for the room the role's other inline policies take) the requests' patterns go into one statement
  * instead (~36 characters each: ~280 requests in 10,240), leaving the rest of the budget to the
  * role's other inline policies.
  */

@@ -212,6 +212,26 @@ describe('many revocations on one role', () => {
   });
 });
 
+describe('a role whose other inline policies leave little room', () => {
+  it('gets the revocations merged into one statement when IAM refuses a statement each (LimitExceeded)', async () => {
+    const { roleName, profile, requester } = await setup();
+    // 9,500 of IAM's 10,240 characters taken by a policy Brevet does not own.
+    const other = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${'b'.repeat(9_420)}` }] });
+    expect(other.length).toBeGreaterThan(9_450);
+    h.aws.rolePolicies.set(roleName, new Map([['Other', other]]));
+    const revoked: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { request } = await activeWithCredentials(profile.name, requester.key);
+      expect((await revoke(h.t, requester.key, request.id).expect(200)).body.denyPolicyStatus).toBe('applied');
+      revoked.push(request.id);
+    }
+    const statements = rolePolicy(h.aws, roleName)!.Statement;
+    expect(statements).toHaveLength(1);
+    expect([...(statements[0]!['Condition'] as { StringLike: { 'aws:userid': string[] } }).StringLike['aws:userid']].sort()).toEqual(revoked.map((id) => `*:brevet-${id}`).sort());
+    expect(h.aws.rolePolicies.get(roleName)!.get('Other')).toBe(other);
+  });
+});
+
 describe('revocations that need no deny policy', () => {
   it('block-new writes no IAM policy', async () => {
     const { roleName, profile, requester } = await setup({ revocation: 'block-new' });
