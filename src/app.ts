@@ -133,6 +133,7 @@ export async function buildApp(deps: Deps, options: AppOptions = {}): Promise<Ap
       v1.addHook('onRequest', async (request) => {
         // Behind a trusted proxy request.ip comes from X-Forwarded-For; anything but an address is no address.
         const sourceIp = isIP(request.ip) === 0 ? null : request.ip;
+        request.routeOptions.config.readAhead?.(request);
         request.caller = await deps.authenticator.authenticate(request.headers.authorization, sourceIp);
       });
       await v1.register(meRoutes(deps));

@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/catalog.js';
 import { actorOf } from '../requests/access.js';
 import { lockRequest, updateRequest } from '../requests/repo.js';
 import { planIssuance, type Plan } from './plan-issuance.js';
-import { completeIssuance, completeIssuedIfActive } from './repo.js';
+import { completeIssuance, completeIssuedIfActive, type IssuanceContext } from './repo.js';
 import { stsProblem } from './sts-problems.js';
 
 export interface IssueDeps {
@@ -26,8 +26,8 @@ export interface IssueDeps {
 }
 
 /** STS credentials for an active request, by its requester (SPEC §3 rules 3–5, §4.1, §4.2). */
-export function issueCredentials(deps: IssueDeps, caller: Caller, requestId: string, format: string): Promise<SessionCredentials> {
-  return issueSession(deps, caller, requestId, 'credentials', format, async (credentials) => credentials);
+export function issueCredentials(deps: IssueDeps, caller: Caller, requestId: string, format: string, firstRead?: FirstRead): Promise<SessionCredentials> {
+  return issueSession(deps, caller, requestId, 'credentials', format, async (credentials) => credentials, firstRead);
 }
 
 /**
@@ -38,7 +38,7 @@ export function issueCredentials(deps: IssueDeps, caller: Caller, requestId: str
  * by the window end too. Credentials whose exchange failed were handed to no one: the issuance
  * is recorded as failed.
  */
-export function consoleSignInUrl(deps: IssueDeps, caller: Caller, requestId: string): Promise<{ url: string; expiration: Date }> {
+export function consoleSignInUrl(deps: IssueDeps, caller: Caller, requestId: string, firstRead?: FirstRead): Promise<{ url: string; expiration: Date }> {
   return issueSession(deps, caller, requestId, 'console', 'console', async (credentials, plan) => {
     const sessionSeconds = consoleSessionSeconds(deps.clock.now(), plan.endsAt);
     if (sessionSeconds === null) {
@@ -54,8 +54,11 @@ export function consoleSignInUrl(deps: IssueDeps, caller: Caller, requestId: str
       if (!(error instanceof FederationFailure)) throw error;
       throw new HandOutFailed(new Problem('upstream-sts', `${error.message}; check BREVET_FEDERATION_URL`), `console sign-in: ${error.message}`);
     }
-  });
+  }, firstRead);
 }
+
+/** The request's issuance context, already being read (src/http/read-ahead.ts): the plan's first read. */
+type FirstRead = Promise<IssuanceContext | undefined>;
 
 /** The credentials exist but could not be turned into what the caller asked for. */
 class HandOutFailed extends Error {
@@ -85,6 +88,7 @@ async function issueSession<T>(
   kind: Plan['kind'],
   format: string,
   handOut: (credentials: SessionCredentials, plan: Plan) => Promise<T>,
+  firstRead: FirstRead | undefined,
 ): Promise<T> {
   // The SDK builds and signs the AssumeRole request (most of its CPU per call) while PostgreSQL
   // writes the pending issuance, and sends it only once that write committed (SPEC §4.1): a plan
@@ -100,7 +104,7 @@ async function issueSession<T>(
       deps.sts.assumeRole(planned.assumeRole, AbortSignal.timeout(STS_CALL_DEADLINE_SECONDS * 1000), sendWhen),
     );
     call.catch(() => undefined); // A dropped plan's call fails unsent; the written plan's is awaited below.
-  });
+  }, firstRead);
 
   let credentials: SessionCredentials;
   try {

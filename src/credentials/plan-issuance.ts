@@ -59,9 +59,10 @@ export async function planIssuance(
   kind: IssuanceKind,
   format: string,
   whileWriting: WhileWriting = () => undefined,
+  firstRead?: Promise<IssuanceContext | undefined>,
 ): Promise<Plan> {
   for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt += 1) {
-    const context = await readIssuanceContext(deps.db, requestId);
+    const context = await (attempt === 1 && firstRead !== undefined ? firstRead : readIssuanceContext(deps.db, requestId));
     if (context === undefined) throw new Problem('not-found', 'no such request');
     const judged = judgeIssuance(context, caller, kind, format, deps.clock.now());
     if ('refused' in judged) {

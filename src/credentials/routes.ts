@@ -4,7 +4,9 @@ import { Type } from 'typebox';
 import type { SessionCredentials } from '../adapters/aws/sts.js';
 import type { Deps } from '../deps.js';
 import { IdParams, errorResponses } from '../http/schemas.js';
+import { readAhead } from '../http/read-ahead.js';
 import { consoleSignInUrl, issueCredentials, type IssueDeps } from './issue-session.js';
+import { readIssuanceContext } from './repo.js';
 
 const tags = ['credentials'];
 
@@ -60,6 +62,7 @@ function envLines(c: SessionCredentials): string {
 
 export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'consoleSignIn' | 'config' | 'metrics'>): FastifyPluginAsync {
   const issueDeps: IssueDeps = { ...deps, roleChaining: deps.config.roleChaining };
+  const issuanceContext = readAhead((id) => readIssuanceContext(deps.db, id));
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -83,6 +86,7 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
             ...errorResponses(409, 502),
           },
         },
+        config: { readAhead: issuanceContext.start },
         // `format` has a default, so no body at all (`curl -X POST`, no content type) means `{}`.
         preValidation: async (request) => {
           request.body ??= {} as typeof request.body;
@@ -90,7 +94,7 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
       },
       async (request, reply) => {
         const format = request.body.format ?? DEFAULT_FORMAT;
-        const c = await issueCredentials(issueDeps, request.caller, request.params.id, format);
+        const c = await issueCredentials(issueDeps, request.caller, request.params.id, format, issuanceContext.take(request));
         // Secrets: no cache may keep this answer (SPEC §3 rule 5).
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         if (format === 'env') return reply.type('text/plain; charset=utf-8').send(envLines(c));
@@ -112,13 +116,14 @@ export function credentialRoutes(deps: Pick<Deps, 'db' | 'clock' | 'sts' | 'cons
           body: ConsoleBody,
           response: { 200: ConsoleUrl, ...errorResponses(409, 502) },
         },
+        config: { readAhead: issuanceContext.start },
         // No body at all (`curl -X POST`, no content type) means `{}`; a JSON `null` is still refused.
         preValidation: async (request) => {
           if (request.body === undefined) request.body = {};
         },
       },
       async (request, reply) => {
-        const signIn = await consoleSignInUrl(issueDeps, request.caller, request.params.id);
+        const signIn = await consoleSignInUrl(issueDeps, request.caller, request.params.id, issuanceContext.take(request));
         reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
         return reply.send({ url: signIn.url, expiration: signIn.expiration.toISOString() });
       },

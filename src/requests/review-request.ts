@@ -15,7 +15,7 @@ import { afterTransition } from './after-commit.js';
 import { applyDecision, decisionChanges, decisionEvents, factsOf, reviewOf, type TransitionContext } from './apply-decision.js';
 import { applyExtension } from './apply-extension.js';
 import { recordChanges, type RequestChange, type RequestEffects } from './effects.js';
-import { decideIfUnchanged, lockWithParent, readDecisionContext, reviewsOf, type RequestRow, type ReviewRow } from './repo.js';
+import { decideIfUnchanged, lockWithParent, readDecisionContext, reviewsOf, type DecisionContext, type RequestRow, type ReviewRow } from './repo.js';
 import { requestApiView, type RequestApiView } from './view.js';
 
 type Deps = { db: Db; clock: Clock; effects: RequestEffects; rolePolicies: RolePolicyStore };
@@ -39,10 +39,17 @@ const UNLOCKED_ATTEMPTS = 3;
  * with the request row locked for the whole command. A refusal is audited and committed, and
  * changes nothing else.
  */
-export async function reviewRequest(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestApiView> {
+export async function reviewRequest(
+  deps: Deps,
+  caller: Caller,
+  requestId: string,
+  input: ReviewInput,
+  firstRead?: Promise<DecisionContext | undefined>,
+): Promise<RequestApiView> {
   input = { ...input, comment: humanTextField('/body/comment', input.comment, { optional: true }) };
   for (let attempt = 1; attempt <= UNLOCKED_ATTEMPTS; attempt += 1) {
-    const decided = await decidePending(deps, caller, requestId, input);
+    const context = await (attempt === 1 && firstRead !== undefined ? firstRead : readDecisionContext(deps.db, requestId));
+    const decided = await decidePending(deps, caller, context, input);
     if (decided === 'needs-lock') break;
     if (decided !== 'changed') return decided;
   }
@@ -50,8 +57,12 @@ export async function reviewRequest(deps: Deps, caller: Caller, requestId: strin
 }
 
 /** The review of a pending access request without a lock (see reviewRequest); 'needs-lock' for any other review. */
-async function decidePending(deps: Deps, caller: Caller, requestId: string, input: ReviewInput): Promise<RequestApiView | 'changed' | 'needs-lock'> {
-  const context = await readDecisionContext(deps.db, requestId);
+async function decidePending(
+  deps: Deps,
+  caller: Caller,
+  context: DecisionContext | undefined,
+  input: ReviewInput,
+): Promise<RequestApiView | 'changed' | 'needs-lock'> {
   if (context === undefined) throw new Problem('not-found', 'no such request');
   const { request, definition, profileName, reviews } = context;
   // Only an active grant has extensions (SPEC §12): deciding a pending one expires none.
@@ -66,7 +77,7 @@ async function decidePending(deps: Deps, caller: Caller, requestId: string, inpu
   const transition = transitionContext(caller, input, definition);
   const review = reviewOf(request, decision, transition, now)!;
   const updated: RequestRow = { ...request, ...decisionChanges(request, decision, transition, now), updatedAt: now };
-  const recorded = deps.effects.recordWithoutWrites({ requestId, events: decision.events, known: { request: updated, profileName } });
+  const recorded = deps.effects.recordWithoutWrites({ requestId: request.id, events: decision.events, known: { request: updated, profileName } });
   if (recorded === undefined) return 'needs-lock';
   const events = auditEventsJson(decisionEvents(updated, decision, transition), deps.clock);
   const judgedOn = { rowVersion: context.rowVersion, requireEnabledRequester: input.decision === 'approve' };

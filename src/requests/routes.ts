@@ -8,12 +8,15 @@ import { extendRequest } from './extend-request.js';
 import { getRequest, listVisibleRequests } from './read-requests.js';
 import { reviewRequest } from './review-request.js';
 import { Problem } from '../http/problems.js';
+import { readAhead } from '../http/read-ahead.js';
+import { readDecisionContext } from './repo.js';
 import { CancelBody, CreateRequestBody, CreateRequestHeaders, ExtendBody, Request, RequestList, RequestListQuery, RequestWaitQuery, ReviewBody, RevokeBody } from './schemas.js';
 import { waitForStatusChange } from './wait-for-status.js';
 
 const tags = ['requests'];
 
 export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rolePolicies' | 'requestStatusChanges' | 'onCall' | 'onCallFailures' | 'onCallBudgetMs' | 'logger' | 'config' | 'policyAnalyzer' | 'rolePermissions' | 'evidenceBudgetMs'>): FastifyPluginAsync {
+  const decisionContext = readAhead((id) => readDecisionContext(deps.db, id));
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Closing the server answers every held long-poll at once instead of waiting out its seconds.
@@ -94,8 +97,9 @@ export function requestRoutes(deps: Pick<Deps, 'db' | 'clock' | 'effects' | 'rol
           body: ReviewBody,
           response: { 200: Request, ...errorResponses(409) },
         },
+        config: { readAhead: decisionContext.start },
       },
-      async (request) => reviewRequest(deps, request.caller, request.params.id, { ...request.body, channel: 'api' }),
+      async (request) => reviewRequest(deps, request.caller, request.params.id, { ...request.body, channel: 'api' }, decisionContext.take(request)),
     );
 
     app.post(
