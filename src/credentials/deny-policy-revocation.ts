@@ -4,10 +4,11 @@ import { StsFailure } from '../adapters/aws/errors.js';
 import type { RolePolicyStore } from '../adapters/aws/iam.js';
 import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
-import { denyingSid, revocationDocument, revocationPolicyName, roleNameOf, statementSid } from '../domain/deny-policy.js';
-import { appliedRevocationsOnRole, installationId } from './repo.js';
+import { denyingSid, revocationDocument, revocationPolicyName, roleNameOf, statementSid, sweepMoment, SWEEP_SID } from '../domain/deny-policy.js';
+import { MAX_SESSION_SECONDS } from '../domain/profile.js';
+import { appliedRevocationsOnRole, installationId, type RevocationOnRole } from './repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
-import { lockRequest, updateRequest } from '../requests/repo.js';
+import { lockRequest, updateRequest, type RequestRow } from '../requests/repo.js';
 
 type Deps = { db: Db; clock: Clock; rolePolicies: RolePolicyStore };
 
@@ -23,12 +24,27 @@ type Deps = { db: Db; clock: Clock; rolePolicies: RolePolicyStore };
  * network call runs inside a transaction, and it touches no row but the request's own.
  */
 export function applyDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
-  return editRolePolicy(deps, requestId, 'pending', 'applied', (applied) => [...applied, requestId]);
+  return editRolePolicy(deps, requestId, 'pending', 'applied', (applied, request) => [...applied, { id: request.id, endsAt: request.endsAt, sweptBefore: null }]);
 }
 
 /** Removes the statement once the last credential has expired (the revocation-cleanup job). */
 export function removeDenyPolicy(deps: Deps, requestId: string): Promise<boolean> {
-  return editRolePolicy(deps, requestId, 'applied', 'removed', (applied) => applied.filter((id) => id !== requestId), true);
+  return editRolePolicy(deps, requestId, 'applied', 'removed', (applied) => applied.filter((revoked) => revoked.id !== requestId), true);
+}
+
+/**
+ * A sweep (domain/deny-policy.ts sweepStatement) stays on the role until every session it
+ * denies has expired: AssumeRole sessions last at most MAX_SESSION_SECONDS.
+ */
+const SWEEP_KEPT_MS = MAX_SESSION_SECONDS * 1000;
+
+/** What Brevet's statements on the role are made of: the latest sweep, and a Deny for each request it does not cover. */
+function statementsFor(revoked: readonly RevocationOnRole[]): { ids: string[]; sweptBefore: Date | undefined } {
+  const sweeps = revoked.flatMap((r) => (r.sweptBefore === null ? [] : [r.sweptBefore.getTime()]));
+  const sweptBefore = sweeps.length === 0 ? undefined : new Date(Math.max(...sweeps));
+  // Every session of a request revoked before the sweep's moment was issued before it.
+  const covered = (r: RevocationOnRole) => sweptBefore !== undefined && r.endsAt !== null && r.endsAt <= sweptBefore;
+  return { ids: revoked.filter((r) => !covered(r)).map((r) => r.id), sweptBefore };
 }
 
 async function editRolePolicy(
@@ -37,7 +53,7 @@ async function editRolePolicy(
   from: 'pending' | 'applied',
   to: 'applied' | 'removed',
   /** From the requests whose Deny is on the role now, the ones that must be after this edit. */
-  revokedAfter: (applied: string[]) => string[],
+  revokedAfter: (applied: RevocationOnRole[], request: RequestRow) => RevocationOnRole[],
   onlyWhenDue = false,
 ): Promise<boolean> {
   return deps.db.transaction(async (tx) => {
@@ -67,34 +83,66 @@ async function editRolePolicy(
     }
 
     const policyName = revocationPolicyName(await installationId(tx));
-    const revoked = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn));
+    const revoked = statementsFor(revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn), request));
     const current = await deps.rolePolicies.get(roleName, policyName);
-    let next = revocationDocument(current, revoked);
+    let next = revocationDocument(current, revoked.ids, { sweptBefore: revoked.sweptBefore });
+    let sweptBefore: Date | null = null;
     if (next === null) await deps.rolePolicies.delete(roleName, policyName);
     else {
       try {
         await deps.rolePolicies.put(roleName, policyName, next);
       } catch (error) {
+        if (!isLimitExceeded(error)) throw error;
         // The role's inline policies together passed IAM's 10,240 characters: Brevet's statements
-        // merged into one take far less room; if even that does not fit, the failure stands.
-        const merged = revocationDocument(current, revoked, { merge: true })!;
-        if (!isLimitExceeded(error) || merged === next) throw error;
-        await deps.rolePolicies.put(roleName, policyName, merged);
-        next = merged;
+        // merged into one take far less room; if even that does not fit, a revocation denies every
+        // Brevet session on the role issued until now (fails closed); a removal's failure stands.
+        const merged = revocationDocument(current, revoked.ids, { merge: true, sweptBefore: revoked.sweptBefore })!;
+        try {
+          if (merged === next) throw error;
+          await deps.rolePolicies.put(roleName, policyName, merged);
+          next = merged;
+        } catch (mergedError) {
+          if (!isLimitExceeded(mergedError) || to !== 'applied') throw mergedError;
+          sweptBefore = sweepMoment(deps.clock.now());
+          next = revocationDocument(current, [], { sweptBefore })!;
+          await deps.rolePolicies.put(roleName, policyName, next);
+        }
       }
     }
 
-    await updateRequest(tx, requestId, { denyPolicyStatus: to, updatedAt: deps.clock.now() });
+    const sweepKeptUntil = sweptBefore === null ? null : new Date(sweptBefore.getTime() + SWEEP_KEPT_MS);
+    await updateRequest(tx, requestId, {
+      denyPolicyStatus: to,
+      updatedAt: deps.clock.now(),
+      // This request holds the sweep on the role until no session it denies can be alive.
+      ...(sweptBefore === null ? {} : { denySweptBefore: sweptBefore, revocationCleanupAt: latest(request.revocationCleanupAt, sweepKeptUntil!) }),
+    });
     await appendAudit(tx, deps.clock, {
       actor: systemActor,
       action: to === 'applied' ? 'revocation.deny-policy-applied' : 'revocation.deny-policy-removed',
       requestId,
       profileId: request.profileId,
-      // The statement that holds (applied) or held (removed) the request: its own, or BrevetRevokeMany.
-      details: { roleName, policyName, sid: denyingSid(to === 'applied' ? next : (current ?? null), requestId) ?? statementSid(requestId) },
+      // The statement that holds (applied) or held (removed) the request: its own, BrevetRevokeMany, or the sweep.
+      details:
+        sweptBefore === null
+          ? { roleName, policyName, sid: denyingSid(to === 'applied' ? next : (current ?? null), requestId) ?? sweepingSid(request, revoked.sweptBefore) }
+          : {
+              roleName,
+              policyName,
+              sid: SWEEP_SID,
+              sessionsIssuedBefore: sweptBefore.toISOString(),
+              reason: `the role's inline policies had no room for this request's Deny, even merged with the others (IAM LimitExceeded): every Brevet session on the role issued before ${sweptBefore.toISOString()} is denied, and holders of requests still active there must ask for credentials again`,
+            },
     });
     return true;
   });
+}
+
+const latest = (a: Date | null, b: Date) => (a !== null && a > b ? a : b);
+
+/** The Sid that denied a request with no statement of its own: the sweep that covered it. */
+function sweepingSid(request: RequestRow, sweptBefore: Date | undefined): string {
+  return sweptBefore !== undefined && request.endsAt !== null && request.endsAt <= sweptBefore ? SWEEP_SID : statementSid(request.id);
 }
 
 /**

@@ -138,14 +138,22 @@ export async function latestCredentialExpiry(db: Executor, requestId: string, wi
   return issued > pending ? issued : pending;
 }
 
-/** Requests whose Deny statement is on this role now (deny policy `applied`), by the role's ARN. */
-export async function appliedRevocationsOnRole(db: Executor, roleArn: string): Promise<string[]> {
-  const rows = await db
-    .select({ id: requests.id })
+/** A request whose Deny is on a role now (deny policy `applied`). */
+export interface RevocationOnRole {
+  id: string;
+  /** Its end: for a request revoked while active, the moment of the revocation. */
+  endsAt: Date | null;
+  /** Set when its revocation denied every Brevet session on the role issued before then. */
+  sweptBefore: Date | null;
+}
+
+/** Requests whose Deny is on this role now (deny policy `applied`), by the role's ARN. */
+export async function appliedRevocationsOnRole(db: Executor, roleArn: string): Promise<RevocationOnRole[]> {
+  return db
+    .select({ id: requests.id, endsAt: requests.endsAt, sweptBefore: requests.denySweptBefore })
     .from(requests)
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
     .where(and(eq(requests.denyPolicyStatus, 'applied'), sql`${profileVersions.definition}->>'roleArn' = ${roleArn}`));
-  return rows.map((row) => row.id);
 }
 
 /** This installation's id (one row, written by its migration). */

@@ -142,6 +142,12 @@ export const requests = pgTable(
     denyPolicyStatus: text('deny_policy_status', { enum: ['pending', 'applied', 'removed', 'failed'] }),
     /** When the deny statement may be removed: the latest expiration of the request's credentials. */
     revocationCleanupAt: timestamps('revocation_cleanup_at'),
+    /**
+     * Set when this request's Deny could not fit on the role even merged with the others: its
+     * revocation then denied every Brevet session on the role issued before this moment
+     * (domain/deny-policy.ts sweepStatement). Kept while the request's deny policy is `applied`.
+     */
+    denySweptBefore: timestamps('deny_swept_before'),
     /** The sensitive-access check made at creation (SPEC §13: domain/evidence.ts Evidence); null when off. */
     evidence: jsonb('evidence'),
     /** The profile's Slack channel at creation; null means direct messages to approvers. */

@@ -2,7 +2,19 @@
 // BrevetRevocations-<installation> document: other owners' statements survive, each request appears once, and
 // removing the last statement deletes the document.
 import { describe, expect, it } from 'vitest';
-import { denyStatementFor, denyingSid, mergedDenyStatement, revocationDocument, revocationPolicyName, roleNameOf, sessionNameFor, statementSid } from './deny-policy.js';
+import {
+  denyStatementFor,
+  denyingSid,
+  mergedDenyStatement,
+  revocationDocument,
+  revocationPolicyName,
+  roleNameOf,
+  sessionNameFor,
+  statementSid,
+  sweepMoment,
+  sweepStatement,
+  SWEEP_SID,
+} from './deny-policy.js';
 import { newId } from './ids.js';
 
 const ID = 'req_0123456789abcdefghjk';
@@ -132,5 +144,30 @@ describe('many revoked requests on one role', () => {
     expect(parse(merged).Statement).toEqual([foreign, mergedDenyStatement(ids(100))]);
     expect(parse(revocationDocument(merged, ids(2))!).Statement).toEqual([foreign, ...ids(2).map(denyStatementFor)]);
     expect(revocationDocument(merged, [])).toBe(JSON.stringify({ Version: '2012-10-17', Statement: [foreign] }));
+  });
+});
+
+describe('a sweep (no room left for the merged statement)', () => {
+  const at = new Date('2031-05-06T07:08:09.250Z');
+
+  it('denies every Brevet session issued before a whole second, rounded up, and nothing else', () => {
+    expect(sweepMoment(at).toISOString()).toBe('2031-05-06T07:08:10.000Z');
+    expect(sweepMoment(new Date('2031-05-06T07:08:10.000Z')).toISOString()).toBe('2031-05-06T07:08:10.000Z');
+    expect(sweepStatement(sweepMoment(at))).toEqual({
+      Sid: SWEEP_SID,
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { StringLike: { 'aws:userid': '*:brevet-*' }, DateLessThan: { 'aws:TokenIssueTime': '2031-05-06T07:08:10Z' } },
+    });
+  });
+
+  it('stands beside foreign statements and the statements of requests it does not cover, and is dropped on the next rebuild without it', () => {
+    const existing = JSON.stringify({ Version: '2012-10-17', Statement: [foreign, denyStatementFor(OTHER)] });
+    const swept = revocationDocument(existing, [ID], { sweptBefore: at })!;
+    expect(parse(swept).Statement).toEqual([foreign, sweepStatement(at), denyStatementFor(ID)]);
+    expect(parse(revocationDocument(swept, [], { sweptBefore: at })!).Statement).toEqual([foreign, sweepStatement(at)]);
+    expect(parse(revocationDocument(swept, [ID])!).Statement).toEqual([foreign, denyStatementFor(ID)]);
+    expect(denyingSid(swept, OTHER)).toBeUndefined();
   });
 });

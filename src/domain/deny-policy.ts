@@ -58,17 +58,54 @@ function parse(document: string | undefined): PolicyDocument {
  * rebuilt from the given ids (the database's truth), every other statement is kept as it is.
  * Rebuilding instead of editing what IAM returned means an IAM read that lags a recent write
  * (IAM is eventually consistent) cannot make Brevet drop another request's Deny.
+ * `sweptBefore` adds the statement denying every Brevet session issued before it (see
+ * sweepStatement); the requests it covers need no statement of their own and are not given.
  * Null when nothing is left: delete the policy.
  */
-export function revocationDocument(document: string | undefined, requestIds: readonly string[], options: { merge?: boolean } = {}): string | null {
+export function revocationDocument(
+  document: string | undefined,
+  requestIds: readonly string[],
+  options: { merge?: boolean; sweptBefore?: Date } = {},
+): string | null {
   const policy = parse(document);
   const foreign = policy.Statement.filter((s) => typeof s['Sid'] !== 'string' || !s['Sid'].startsWith(SID_PREFIX));
+  const kept = options.sweptBefore === undefined ? foreign : [...foreign, sweepStatement(options.sweptBefore)];
   const ids = [...new Set(requestIds)].sort();
-  const statements = [...foreign, ...ids.map(denyStatementFor)];
+  const statements = [...kept, ...ids.map(denyStatementFor)];
   if (statements.length === 0) return null;
   const separate = JSON.stringify({ Version: policy.Version, Statement: statements });
   if (ids.length === 0 || (options.merge !== true && separate.length <= SEPARATE_STATEMENTS_UP_TO)) return separate;
-  return JSON.stringify({ Version: policy.Version, Statement: [...foreign, mergedDenyStatement(ids)] });
+  return JSON.stringify({ Version: policy.Version, Statement: [...kept, mergedDenyStatement(ids)] });
+}
+
+export const SWEEP_SID = `${SID_PREFIX}IssuedBefore`;
+
+/**
+ * The last resort when the role's inline policies have no room even for one merged statement
+ * (IAM answers LimitExceeded): deny every session Brevet started on the role before `issuedBefore`,
+ * as IAM's own "Revoke active sessions" does for all of a role's sessions (a Deny on
+ * aws:TokenIssueTime), but only Brevet's (`brevet-*` session names). A revocation must never stay
+ * unapplied while its sessions work: this one fails closed, and the holders of requests still
+ * active on the role ask for credentials again (sessions issued after `issuedBefore` are not
+ * touched). The time is whole seconds, rounded up, so a session started in the same second as
+ * the revocation is denied too.
+ */
+export function sweepStatement(issuedBefore: Date): Record<string, unknown> {
+  return {
+    Sid: SWEEP_SID,
+    Effect: 'Deny',
+    Action: '*',
+    Resource: '*',
+    Condition: {
+      StringLike: { 'aws:userid': `*:${sessionNameFor('*')}` },
+      DateLessThan: { 'aws:TokenIssueTime': issuedBefore.toISOString().replace(/\.\d{3}Z$/, 'Z') },
+    },
+  };
+}
+
+/** The moment a sweep written now denies sessions before: now, rounded up to a whole second. */
+export function sweepMoment(now: Date): Date {
+  return new Date(Math.ceil(now.getTime() / 1000) * 1000);
 }
 
 /**
@@ -94,7 +131,7 @@ export function mergedDenyStatement(requestIds: readonly string[]): Record<strin
   };
 }
 
-/** The Sid of the statement of `document` that denies this request's sessions, if one does. */
+/** The Sid of the statement of `document` that names this request's sessions, if one does (a sweep names none). */
 export function denyingSid(document: string | null, requestId: string): string | undefined {
   if (document === null) return undefined;
   const pattern = `*:${sessionNameFor(requestId)}`;

@@ -57,6 +57,7 @@ export function newRequestRow(
     revokedReason: null,
     denyPolicyStatus: null,
     revocationCleanupAt: null,
+    denySweptBefore: null,
     evidence: context.evidence,
     slackChannel: profile.definition.notify.slackChannel,
     slackMessages: [],

@@ -44,6 +44,7 @@ const REQUEST_COLUMNS = [
   ['revoked_reason', 'revokedReason', 'text'],
   ['deny_policy_status', 'denyPolicyStatus', 'text'],
   ['revocation_cleanup_at', 'revocationCleanupAt', 'timestamptz'],
+  ['deny_swept_before', 'denySweptBefore', 'timestamptz'],
   ['evidence', 'evidence', 'jsonb'],
   ['slack_channel', 'slackChannel', 'text'],
   ['slack_messages', 'slackMessages', 'jsonb'],

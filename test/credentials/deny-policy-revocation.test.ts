@@ -232,6 +232,79 @@ describe('a role whose other inline policies leave little room', () => {
   });
 });
 
+/** Whether IAM would apply this Deny to a session: StringLike (`*` wildcards) on aws:userid, DateLessThan on aws:TokenIssueTime. */
+function denies(statement: Record<string, unknown>, session: { requestId: string; issuedAt: Date }): boolean {
+  const condition = statement['Condition'] as { StringLike?: Record<string, string | string[]>; DateLessThan?: Record<string, string> };
+  const userid = `AROAEXAMPLEROLEID:brevet-${session.requestId}`;
+  const like = (pattern: string) => new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(userid);
+  const patterns = [condition.StringLike?.['aws:userid'] ?? []].flat();
+  const before = condition.DateLessThan?.['aws:TokenIssueTime'];
+  return statement['Effect'] === 'Deny' && patterns.some(like) && (before === undefined || session.issuedAt < new Date(before));
+}
+
+describe('a role with no room left even for the merged statement', () => {
+  it('a revocation then denies every Brevet session on the role issued until then (fails closed), and only those', async () => {
+    const { roleName, profile, requester } = await setup();
+    // 9,700 of IAM's 10,240 characters taken by a policy Brevet does not own: a few revocations fill the rest.
+    const other = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: `arn:aws:s3:::${'b'.repeat(9_620)}` }] });
+    h.aws.rolePolicies.set(roleName, new Map([['Other', other]]));
+    const bystander = await activeWithCredentials(profile.name, requester.key);
+    const bystanderIssuedAt = h.t.clock.now();
+    const revoked: { requestId: string; issuedAt: Date }[] = [];
+    let sweeping: string | undefined;
+    for (let i = 0; i < 30 && sweeping === undefined; i++) {
+      h.t.clock.advance(1_000);
+      const { request } = await activeWithCredentials(profile.name, requester.key);
+      revoked.push({ requestId: request.id, issuedAt: h.t.clock.now() });
+      h.t.clock.advance(500);
+      expect((await revoke(h.t, requester.key, request.id).expect(200)).body.denyPolicyStatus).toBe('applied');
+      if (rolePolicy(h.aws, roleName)!.Statement.some((s) => s['Sid'] === 'BrevetRevokeIssuedBefore')) sweeping = request.id;
+    }
+    expect(sweeping, 'the merged statement stopped fitting').toBeDefined();
+    expect(revoked.length).toBeGreaterThan(3);
+
+    const revokedAt = h.t.clock.now();
+    const [sweep] = rolePolicy(h.aws, roleName)!.Statement;
+    expect(rolePolicy(h.aws, roleName)!.Statement).toHaveLength(1);
+    expect(sweep).toEqual({
+      Sid: 'BrevetRevokeIssuedBefore',
+      Effect: 'Deny',
+      Action: '*',
+      Resource: '*',
+      Condition: { StringLike: { 'aws:userid': '*:brevet-*' }, DateLessThan: { 'aws:TokenIssueTime': new Date(Math.ceil(revokedAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z') } },
+    });
+    // Every revoked request's session is denied; so is the session of a request still active on
+    // the role (its holder asks again); a session issued afterwards is not, nor anyone else's.
+    for (const session of revoked) expect(denies(sweep!, session), session.requestId).toBe(true);
+    expect(denies(sweep!, { requestId: bystander.request.id, issuedAt: bystanderIssuedAt })).toBe(true);
+    expect(denies(sweep!, { requestId: bystander.request.id, issuedAt: new Date(revokedAt.getTime() + 1_000) })).toBe(false);
+    expect(h.aws.rolePolicies.get(roleName)!.get('Other')).toBe(other);
+
+    const row = await requestRow(h.t, sweeping!);
+    expect(row.denySweptBefore?.toISOString()).toBe(new Date(Math.ceil(revokedAt.getTime() / 1000) * 1000).toISOString());
+    expect(row.revocationCleanupAt!.getTime()).toBe(row.denySweptBefore!.getTime() + 43_200_000);
+    expect(await auditOf(h.t, sweeping!, 'revocation.deny-policy-applied')).toMatchObject([
+      { details: { sid: 'BrevetRevokeIssuedBefore', sessionsIssuedBefore: row.denySweptBefore!.toISOString(), reason: expect.stringMatching(/LimitExceeded/) } },
+    ]);
+
+    // A later revocation, of a session issued after the sweep's moment, gets its own Deny beside it.
+    h.t.clock.advance(60_000);
+    const later = await activeWithCredentials(profile.name, requester.key);
+    expect((await revoke(h.t, requester.key, later.request.id).expect(200)).body.denyPolicyStatus).toBe('applied');
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([sweep, expect.objectContaining(denyFor(later.request.id))]);
+
+    // The sweep stays until every session it denies has expired (12 h, STS's longest), then goes.
+    for (const { requestId } of revoked) {
+      const due = (await requestRow(h.t, requestId)).revocationCleanupAt!;
+      if (due > h.t.clock.now()) h.t.clock.set(due);
+      expect(await removeDenyPolicy(h.t.deps, requestId), requestId).toBe(true);
+      const still = rolePolicy(h.aws, roleName)!.Statement;
+      expect(still.some((s) => s['Sid'] === 'BrevetRevokeIssuedBefore')).toBe(requestId !== sweeping);
+    }
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([expect.objectContaining(denyFor(later.request.id))]);
+  });
+});
+
 describe('revocations that need no deny policy', () => {
   it('block-new writes no IAM policy', async () => {
     const { roleName, profile, requester } = await setup({ revocation: 'block-new' });

@@ -1,0 +1,1 @@
+ALTER TABLE "requests" ADD COLUMN "deny_swept_before" timestamp with time zone;
