@@ -83,7 +83,8 @@ async function editRolePolicy(
     }
 
     const policyName = revocationPolicyName(await installationId(tx));
-    const revoked = statementsFor(revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn), request));
+    const after = revokedAfter(await appliedRevocationsOnRole(tx, definition.roleArn), request);
+    const revoked = statementsFor(after);
     const current = await deps.rolePolicies.get(roleName, policyName);
     let next = revocationDocument(current, revoked.ids, { sweptBefore: revoked.sweptBefore });
     let sweptBefore: Date | null = null;
@@ -104,7 +105,8 @@ async function editRolePolicy(
         } catch (mergedError) {
           if (!isLimitExceeded(mergedError) || to !== 'applied') throw mergedError;
           sweptBefore = sweepMoment(deps.clock.now());
-          next = revocationDocument(current, [], { sweptBefore })!;
+          const swept = statementsFor(after.map((r) => (r.id === requestId ? { ...r, sweptBefore } : r)));
+          next = revocationDocument(current, swept.ids, { sweptBefore: swept.sweptBefore })!;
           await deps.rolePolicies.put(roleName, policyName, next);
         }
       }
@@ -125,7 +127,7 @@ async function editRolePolicy(
       // The statement that holds (applied) or held (removed) the request: its own, BrevetRevokeMany, or the sweep.
       details:
         sweptBefore === null
-          ? { roleName, policyName, sid: denyingSid(to === 'applied' ? next : (current ?? null), requestId) ?? sweepingSid(request, revoked.sweptBefore) }
+          ? { roleName, policyName, sid: denyingSid(to === 'applied' ? next : (current ?? null), requestId) ?? sweepingSid(request, revoked.sweptBefore ?? request.denySweptBefore ?? undefined) }
           : {
               roleName,
               policyName,

@@ -62,10 +62,17 @@ export async function planIssuance(
   firstRead?: Promise<IssuanceContext | undefined>,
 ): Promise<Plan> {
   for (let attempt = 1; attempt <= PLAN_ATTEMPTS; attempt += 1) {
-    const context = await (attempt === 1 && firstRead !== undefined ? firstRead : readIssuanceContext(deps.db, requestId));
-    if (context === undefined) throw new Problem('not-found', 'no such request');
+    // A read started while the caller was being authenticated (src/http/read-ahead.ts) may be a
+    // moment old: it may lead to a write (which lands only if nothing changed), never to a refusal.
+    const early = attempt === 1 && firstRead !== undefined;
+    const context = await (early ? firstRead : readIssuanceContext(deps.db, requestId));
+    if (context === undefined) {
+      if (early) continue;
+      throw new Problem('not-found', 'no such request');
+    }
     const judged = judgeIssuance(context, caller, kind, format, deps.clock.now());
     if ('refused' in judged) {
+      if (early) continue;
       const { problem, reason, extra } = judged.refused;
       await appendAudit(deps.db, deps.clock, {
         actor: actorOf(caller),

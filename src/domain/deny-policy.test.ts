@@ -13,6 +13,7 @@ import {
   statementSid,
   sweepMoment,
   sweepStatement,
+  SWEEP_CLOCK_MARGIN_MS,
   SWEEP_SID,
 } from './deny-policy.js';
 import { newId } from './ids.js';
@@ -150,10 +151,11 @@ describe('many revoked requests on one role', () => {
 describe('a sweep (no room left for the merged statement)', () => {
   const at = new Date('2031-05-06T07:08:09.250Z');
 
-  it('denies every Brevet session issued before a whole second, rounded up, and nothing else', () => {
-    expect(sweepMoment(at).toISOString()).toBe('2031-05-06T07:08:10.000Z');
-    expect(sweepMoment(new Date('2031-05-06T07:08:10.000Z')).toISOString()).toBe('2031-05-06T07:08:10.000Z');
-    expect(sweepStatement(sweepMoment(at))).toEqual({
+  it('denies every Brevet session issued before now and a margin for clocks apart, rounded up to a whole second, and nothing else', () => {
+    expect(SWEEP_CLOCK_MARGIN_MS).toBe(2_000);
+    expect(sweepMoment(at).toISOString()).toBe('2031-05-06T07:08:12.000Z');
+    expect(sweepMoment(new Date('2031-05-06T07:08:10.000Z')).toISOString()).toBe('2031-05-06T07:08:12.000Z');
+    expect(sweepStatement(new Date('2031-05-06T07:08:10.000Z'))).toEqual({
       Sid: SWEEP_SID,
       Effect: 'Deny',
       Action: '*',

@@ -87,8 +87,7 @@ export const SWEEP_SID = `${SID_PREFIX}IssuedBefore`;
  * aws:TokenIssueTime), but only Brevet's (`brevet-*` session names). A revocation must never stay
  * unapplied while its sessions work: this one fails closed, and the holders of requests still
  * active on the role ask for credentials again (sessions issued after `issuedBefore` are not
- * touched). The time is whole seconds, rounded up, so a session started in the same second as
- * the revocation is denied too.
+ * touched). See sweepMoment for the time chosen.
  */
 export function sweepStatement(issuedBefore: Date): Record<string, unknown> {
   return {
@@ -103,9 +102,17 @@ export function sweepStatement(issuedBefore: Date): Record<string, unknown> {
   };
 }
 
-/** The moment a sweep written now denies sessions before: now, rounded up to a whole second. */
+/**
+ * AWS stamps a session's aws:TokenIssueTime with its own clock, the revocation is timed by
+ * Brevet's: a sweep reaches this far past Brevet's now, so that a session issued just before the
+ * revocation is denied even when AWS's clock runs up to this much ahead. Brevet sessions issued
+ * on the role in these seconds are denied too (their holders ask again).
+ */
+export const SWEEP_CLOCK_MARGIN_MS = 2_000;
+
+/** The moment a sweep written now denies sessions before: now and the margin, rounded up to a whole second. */
 export function sweepMoment(now: Date): Date {
-  return new Date(Math.ceil(now.getTime() / 1000) * 1000);
+  return new Date(Math.ceil((now.getTime() + SWEEP_CLOCK_MARGIN_MS) / 1000) * 1000);
 }
 
 /**

@@ -229,7 +229,8 @@ export async function readDecisionContext(db: Executor, requestId: string): Prom
 /**
  * A decision on a pending request, in one statement that PostgreSQL commits by itself, on
  * condition that the request row is still the version it was judged on (and, for an approval,
- * that the requester is still enabled, their row share-locked as isDisabledLocked does): the
+ * that the requester is still enabled, their row share-locked as isDisabledLocked does, and that
+ * the profile was not deleted by a delete committed before the statement began): the
  * decided columns, the review and the audit events, all or nothing. Every review moves the row's
  * version, this one and those made under the row lock (applyDecision), so two reviews judged on
  * the same reviews never both land: the second is judged again.
@@ -239,9 +240,10 @@ const DECIDE_IF_UNCHANGED: Statement = {
   text: auditStatementText(
     '$18',
     `requester as materialized (select 1 from principals where id = $3 and not (disabled and $4::boolean) for share),
+  profile as materialized (select 1 from requests r join profiles p on p.id = r.profile_id where r.id = $1 and not (p.deleted_at is not null and $4::boolean)),
   updated as (
     update requests set status = $5, decided_at = $6, escalate_at = $7, starts_at = $8, ends_at = $9, updated_at = $10
-    where id = $1 and xmin = $2::xid and exists (select 1 from requester)
+    where id = $1 and xmin = $2::xid and exists (select 1 from requester) and exists (select 1 from profile)
     returning case when $11::boolean then ${statusChangeAnnouncementSql('id')} end
   ),
   review as (
@@ -256,7 +258,7 @@ const DECIDE_IF_UNCHANGED: Statement = {
 /** Whether the decision was written (see DECIDE_IF_UNCHANGED); false: the request changed, judge it again. */
 export async function decideIfUnchanged(
   db: Executor,
-  judged: { rowVersion: string; requireEnabledRequester: boolean },
+  judged: { rowVersion: string; approving: boolean },
   updated: RequestRow,
   statusChanged: boolean,
   review: ReviewRow,
@@ -267,7 +269,7 @@ export async function decideIfUnchanged(
     updated.id,
     judged.rowVersion,
     updated.requesterId,
-    judged.requireEnabledRequester,
+    judged.approving,
     updated.status,
     iso(updated.decidedAt),
     iso(updated.escalateAt),

@@ -48,28 +48,36 @@ export async function reviewRequest(
 ): Promise<RequestApiView> {
   input = { ...input, comment: humanTextField('/body/comment', input.comment, { optional: true }) };
   for (let attempt = 1; attempt <= UNLOCKED_ATTEMPTS; attempt += 1) {
-    const context = await (attempt === 1 && firstRead !== undefined ? firstRead : readDecisionContext(deps.db, requestId));
-    const decided = await decidePending(deps, caller, context, input);
+    // A read started while the caller was being authenticated (src/http/read-ahead.ts) may be a
+    // moment old: it may lead to a decision (which lands only if nothing changed), never to a refusal.
+    const early = attempt === 1 && firstRead !== undefined;
+    const context = await (early ? firstRead : readDecisionContext(deps.db, requestId));
+    const decided = await decidePending(deps, caller, context, input, { mayRefuse: !early });
     if (decided === 'needs-lock') break;
     if (decided !== 'changed') return decided;
   }
   return reviewLocked(deps, caller, requestId, input);
 }
 
-/** The review of a pending access request without a lock (see reviewRequest); 'needs-lock' for any other review. */
+/** The review of a pending access request without a lock (see reviewRequest); 'needs-lock' for any other review; 'changed' to judge it again on a fresh read. */
 async function decidePending(
   deps: Deps,
   caller: Caller,
   context: DecisionContext | undefined,
   input: ReviewInput,
+  { mayRefuse }: { mayRefuse: boolean },
 ): Promise<RequestApiView | 'changed' | 'needs-lock'> {
-  if (context === undefined) throw new Problem('not-found', 'no such request');
+  if (context === undefined) {
+    if (!mayRefuse) return 'changed';
+    throw new Problem('not-found', 'no such request');
+  }
   const { request, definition, profileName, reviews } = context;
   // Only an active grant has extensions (SPEC §12): deciding a pending one expires none.
   if (request.kind !== 'access' || request.status !== 'pending') return 'needs-lock';
   const now = deps.clock.now();
   const judged = judgeReview({ ...context, parent: undefined }, caller, input, now);
   if ('refused' in judged) {
+    if (!mayRefuse) return 'changed';
     await auditRefusal(deps.db, deps, caller, request, input, judged.reason);
     throw judged.refused;
   }
@@ -80,7 +88,7 @@ async function decidePending(
   const recorded = deps.effects.recordWithoutWrites({ requestId: request.id, events: decision.events, known: { request: updated, profileName } });
   if (recorded === undefined) return 'needs-lock';
   const events = auditEventsJson(decisionEvents(updated, decision, transition), deps.clock);
-  const judgedOn = { rowVersion: context.rowVersion, requireEnabledRequester: input.decision === 'approve' };
+  const judgedOn = { rowVersion: context.rowVersion, approving: input.decision === 'approve' };
   if (!(await decideIfUnchanged(deps.db, judgedOn, updated, updated.status !== request.status, review, events))) return 'changed';
   return afterTransition(deps, { view: requestApiView(updated, inReviewOrder([...reviews, review]), profileName), changes: [recorded] });
 }

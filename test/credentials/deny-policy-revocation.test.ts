@@ -271,17 +271,17 @@ describe('a role with no room left even for the merged statement', () => {
       Effect: 'Deny',
       Action: '*',
       Resource: '*',
-      Condition: { StringLike: { 'aws:userid': '*:brevet-*' }, DateLessThan: { 'aws:TokenIssueTime': new Date(Math.ceil(revokedAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z') } },
+      Condition: { StringLike: { 'aws:userid': '*:brevet-*' }, DateLessThan: { 'aws:TokenIssueTime': new Date(Math.ceil((revokedAt.getTime() + 2_000) / 1000) * 1000).toISOString().replace('.000Z', 'Z') } },
     });
     // Every revoked request's session is denied; so is the session of a request still active on
     // the role (its holder asks again); a session issued afterwards is not, nor anyone else's.
     for (const session of revoked) expect(denies(sweep!, session), session.requestId).toBe(true);
     expect(denies(sweep!, { requestId: bystander.request.id, issuedAt: bystanderIssuedAt })).toBe(true);
-    expect(denies(sweep!, { requestId: bystander.request.id, issuedAt: new Date(revokedAt.getTime() + 1_000) })).toBe(false);
+    expect(denies(sweep!, { requestId: bystander.request.id, issuedAt: new Date(revokedAt.getTime() + 3_000) })).toBe(false);
     expect(h.aws.rolePolicies.get(roleName)!.get('Other')).toBe(other);
 
     const row = await requestRow(h.t, sweeping!);
-    expect(row.denySweptBefore?.toISOString()).toBe(new Date(Math.ceil(revokedAt.getTime() / 1000) * 1000).toISOString());
+    expect(row.denySweptBefore?.toISOString()).toBe(new Date(Math.ceil((revokedAt.getTime() + 2_000) / 1000) * 1000).toISOString());
     expect(row.revocationCleanupAt!.getTime()).toBe(row.denySweptBefore!.getTime() + 43_200_000);
     expect(await auditOf(h.t, sweeping!, 'revocation.deny-policy-applied')).toMatchObject([
       { details: { sid: 'BrevetRevokeIssuedBefore', sessionsIssuedBefore: row.denySweptBefore!.toISOString(), reason: expect.stringMatching(/LimitExceeded/) } },
@@ -302,6 +302,8 @@ describe('a role with no room left even for the merged statement', () => {
       expect(still.some((s) => s['Sid'] === 'BrevetRevokeIssuedBefore')).toBe(requestId !== sweeping);
     }
     expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([expect.objectContaining(denyFor(later.request.id))]);
+    expect(await auditOf(h.t, sweeping!, 'revocation.deny-policy-removed')).toMatchObject([{ details: { sid: 'BrevetRevokeIssuedBefore' } }]);
+    expect(await auditOf(h.t, revoked[0]!.requestId, 'revocation.deny-policy-removed')).toMatchObject([{ details: { sid: 'BrevetRevokeIssuedBefore' } }]);
   });
 });
 

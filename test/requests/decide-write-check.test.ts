@@ -36,7 +36,7 @@ function decideAsJudged(context: DecisionContext, reviewerId: string, decision: 
   const row: ReviewRow = { id: newId('rev'), requestId: updated.id, reviewerId, decision, comment: null, channel: 'api', postHoc: false, createdAt: now };
   const action = decision === 'approve' ? 'review.approved' : 'review.denied';
   const events = auditEventsJson([{ actor: { id: reviewerId, kind: 'person' }, action, requestId: updated.id, profileId: updated.profileId }], t.clock);
-  return decideIfUnchanged(t.deps.db, { rowVersion: context.rowVersion, requireEnabledRequester: decision === 'approve' }, updated, true, row, events);
+  return decideIfUnchanged(t.deps.db, { rowVersion: context.rowVersion, approving: decision === 'approve' }, updated, true, row, events);
 }
 
 describe('a decision judged on a row version that is no longer current', () => {

@@ -5,8 +5,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Caller } from '../../src/domain/caller.js';
+import { deleteProfile } from '../../src/profiles/manage-profiles.js';
 import { cancelRequest, revokeRequest } from '../../src/requests/end-request.js';
-import { auth, createProfile, issuancesOf, openRequest, requestRow, startHarness, type Harness } from '../credentials/helpers.js';
+import { reviewRequest } from '../../src/requests/review-request.js';
+import { auditOf, auth, createProfile, issuancesOf, openRequest, requestRow, startHarness, type Harness } from '../credentials/helpers.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -96,6 +98,37 @@ describe('a read taken before the caller was known', () => {
     expect(JSON.stringify(issued.body)).not.toMatch(/secretAccessKey|sessionToken/);
     expect(await issuancesOf(h.t, request.id)).toEqual([]);
     expect(h.aws.assumeRoleCalls.some((call) => call.roleSessionName === `brevet-${request.id}`)).toBe(false);
+  });
+
+  it('approves nothing when the profile was deleted after the read', async () => {
+    const profile = await createProfile(h.t, { approval: { required: 1, approverGroups: ['sre'] } });
+    const alice = await h.t.principal({ groups: ['dev'] });
+    const bob = await h.t.principal({ groups: ['sre'] });
+    const request = await openRequest(h.t, alice.key, profile.name);
+
+    const approved = await withAuthenticationHeld(
+      () => post(`/v1/requests/${request.id}/reviews`, bob.key, { decision: 'approve' }),
+      () => deleteProfile(h.t.deps, { ...callerOf({ id: 'prn_admin', email: null }, []), isAdmin: true }, profile.id),
+    );
+    expect(approved.status).toBe(409);
+    expect(approved.body).toMatchObject({ type: 'invalid-transition', detail: 'the profile of this request was deleted' });
+    expect((await requestRow(h.t, request.id)).status).toBe('pending');
+  });
+
+  it('refuses nothing on a read the request has since outgrown: approved while the requester was being authenticated, credentials are issued', async () => {
+    const profile = await createProfile(h.t, { approval: { required: 1, approverGroups: ['sre'] } });
+    const alice = await h.t.principal({ groups: ['dev'] });
+    const bob = await h.t.principal({ groups: ['sre'] });
+    const request = await openRequest(h.t, alice.key, profile.name);
+    expect(request.status).toBe('pending');
+
+    const issued = await withAuthenticationHeld(
+      () => post(`/v1/requests/${request.id}/credentials`, alice.key, { format: 'json' }),
+      () => reviewRequest(h.t.deps, callerOf(bob, ['sre']), request.id, { decision: 'approve', channel: 'api' }),
+    );
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    expect(issued.body).toMatchObject({ accessKeyId: expect.any(String) });
+    expect(await auditOf(h.t, request.id, 'credentials.refused')).toEqual([]);
   });
 
   it('is not waited on when authentication fails: an unknown key is told 401 whatever the id names', async () => {
