@@ -103,8 +103,13 @@ export interface DepsOverrides {
   evidenceBudgetMs?: number;
 }
 
+/**
+ * CloudTrail allows LookupEvents 2 calls per second per account and region; Brevet takes 2 per
+ * 1.2 s, the 200 ms left for a permitted call's way to CloudTrail (signing, the network), which
+ * may stretch while another went faster.
+ */
 const LOOKUP_CALLS_PER_WINDOW = 2;
-const LOOKUP_WINDOW_MS = 1_100;
+const LOOKUP_WINDOW_MS = 1_200;
 
 /** Dev mode opens its embedded database itself (server.ts) and hands it over; nothing else may run without one. */
 function noDatabase(): never {

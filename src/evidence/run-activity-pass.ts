@@ -127,8 +127,7 @@ async function lookupAll(deps: ActivityDeps, roleArn: string, profileRegion: str
     for (const { accessKeyId } of keys) {
       let nextToken: string | undefined;
       do {
-        await deps.trailLimiter.acquire(`${account}:${region}`);
-        const page = await deps.trailLookup.lookupPage({ region, accessKeyId, startTime, nextToken });
+        const page = await deps.trailLookup.lookupPage({ region, accessKeyId, startTime, nextToken }, () => deps.trailLimiter.acquire(`${account}:${region}`));
         for (const event of page.events) byId.set(event.eventId, event);
         nextToken = page.nextToken;
       } while (nextToken !== undefined);

@@ -6,8 +6,16 @@ import type { AwsClientOptions } from './sts.js';
 
 /** CloudTrail's management events, looked up by access key id (SPEC §13). Failures are StsFailure. */
 export interface TrailLookup {
-  /** One LookupEvents call (one page, up to 50 events). */
-  lookupPage(input: { region: string; accessKeyId: string; startTime: Date; nextToken: string | undefined }): Promise<{ events: TrailEvent[]; nextToken: string | undefined }>;
+  /**
+   * One LookupEvents call (one page, up to 50 events), sent once `whenAllowed` resolves: the
+   * caller's rate limiter, awaited when the client is ready, so that loading the SDK or building a
+   * region's client (hundreds of milliseconds on a busy machine) never runs between a permit and
+   * its call and bunches calls up at CloudTrail.
+   */
+  lookupPage(
+    input: { region: string; accessKeyId: string; startTime: Date; nextToken: string | undefined },
+    whenAllowed: () => Promise<void>,
+  ): Promise<{ events: TrailEvent[]; nextToken: string | undefined }>;
 }
 
 /** CloudTrail through the AWS SDK; the endpoint comes from AWS_ENDPOINT_URL_CLOUDTRAIL or the SDK default. */
@@ -27,9 +35,10 @@ export function createTrailLookup(options: AwsClientOptions = {}): TrailLookup {
     return { client, sdk };
   };
   return {
-    async lookupPage({ region, accessKeyId, startTime, nextToken }) {
+    async lookupPage({ region, accessKeyId, startTime, nextToken }, whenAllowed) {
+      const { client, sdk } = await clientFor(region);
+      await whenAllowed();
       try {
-        const { client, sdk } = await clientFor(region);
         const output = await client.send(
           new sdk.LookupEventsCommand({
             LookupAttributes: [{ AttributeKey: 'AccessKeyId', AttributeValue: accessKeyId }],
