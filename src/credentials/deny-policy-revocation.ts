@@ -6,7 +6,7 @@ import { appendAudit, systemActor } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
 import { denyingSid, revocationDocument, revocationPolicyName, roleNameOf, statementSid, sweepMoment, SWEEP_SID } from '../domain/deny-policy.js';
 import { MAX_SESSION_SECONDS } from '../domain/profile.js';
-import { appliedRevocationsOnRole, installationId, type RevocationOnRole } from './repo.js';
+import { appliedRevocationsOnRole, installationId, liveRequestsIssuedBefore, type RevocationOnRole } from './repo.js';
 import { findProfileVersion } from '../profiles/repo.js';
 import { lockRequest, updateRequest, type RequestRow } from '../requests/repo.js';
 
@@ -113,6 +113,8 @@ async function editRolePolicy(
     }
 
     const sweepKeptUntil = sweptBefore === null ? null : new Date(sweptBefore.getTime() + SWEEP_KEPT_MS);
+    // Whose working sessions the sweep ends too, for the operators who tell them to ask again.
+    const alsoDenied = sweptBefore === null ? [] : await liveRequestsIssuedBefore(tx, definition.roleArn, sweptBefore, deps.clock.now(), ALSO_DENIED_LISTED + 1);
     await updateRequest(tx, requestId, {
       denyPolicyStatus: to,
       updatedAt: deps.clock.now(),
@@ -133,12 +135,17 @@ async function editRolePolicy(
               policyName,
               sid: SWEEP_SID,
               sessionsIssuedBefore: sweptBefore.toISOString(),
+              activeRequestsAlsoDenied: alsoDenied.slice(0, ALSO_DENIED_LISTED),
+              ...(alsoDenied.length > ALSO_DENIED_LISTED ? { activeRequestsAlsoDeniedTruncated: true } : {}),
               reason: `the role's inline policies had no room for this request's Deny, even merged with the others (IAM LimitExceeded): every Brevet session on the role issued before ${sweptBefore.toISOString()} is denied, and holders of requests still active there must ask for credentials again`,
             },
     });
     return true;
   });
 }
+
+/** The active requests a sweep's audit event names at most (the event stays small). */
+const ALSO_DENIED_LISTED = 100;
 
 const latest = (a: Date | null, b: Date) => (a !== null && a > b ? a : b);
 

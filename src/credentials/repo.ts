@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { installation, issuances, profileVersions, requests } from '../db/schema.js';
 import { auditStatementText } from '../audit/writer.js';
 import type { Db } from '../db/client.js';
@@ -154,6 +154,30 @@ export async function appliedRevocationsOnRole(db: Executor, roleArn: string): P
     .from(requests)
     .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
     .where(and(eq(requests.denyPolicyStatus, 'applied'), sql`${profileVersions.definition}->>'roleArn' = ${roleArn}`));
+}
+
+/**
+ * Requests other than the revoked ones still active on this role with a credential issued before
+ * `before` and not yet expired at `now`: those whose sessions a sweep denies too (at most `limit`).
+ */
+export async function liveRequestsIssuedBefore(db: Executor, roleArn: string, before: Date, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ id: requests.id })
+    .from(requests)
+    .innerJoin(profileVersions, and(eq(profileVersions.profileId, requests.profileId), eq(profileVersions.version, requests.profileVersion)))
+    .innerJoin(issuances, eq(issuances.requestId, requests.id))
+    .where(
+      and(
+        eq(requests.status, 'active'),
+        sql`${profileVersions.definition}->>'roleArn' = ${roleArn}`,
+        eq(issuances.status, 'issued'),
+        lt(issuances.createdAt, before),
+        gt(issuances.expiresAt, now),
+      ),
+    )
+    .orderBy(requests.id)
+    .limit(limit);
+  return rows.map((row) => row.id);
 }
 
 /** This installation's id (one row, written by its migration). */

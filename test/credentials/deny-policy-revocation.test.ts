@@ -284,7 +284,14 @@ describe('a role with no room left even for the merged statement', () => {
     expect(row.denySweptBefore?.toISOString()).toBe(new Date(Math.ceil((revokedAt.getTime() + 2_000) / 1000) * 1000).toISOString());
     expect(row.revocationCleanupAt!.getTime()).toBe(row.denySweptBefore!.getTime() + 43_200_000);
     expect(await auditOf(h.t, sweeping!, 'revocation.deny-policy-applied')).toMatchObject([
-      { details: { sid: 'BrevetRevokeIssuedBefore', sessionsIssuedBefore: row.denySweptBefore!.toISOString(), reason: expect.stringMatching(/LimitExceeded/) } },
+      {
+        details: {
+          sid: 'BrevetRevokeIssuedBefore',
+          sessionsIssuedBefore: row.denySweptBefore!.toISOString(),
+          activeRequestsAlsoDenied: [bystander.request.id],
+          reason: expect.stringMatching(/LimitExceeded/),
+        },
+      },
     ]);
 
     // A later revocation, of a session issued after the sweep's moment, gets its own Deny beside it.
