@@ -70,15 +70,16 @@ export async function extendRequest(deps: Deps, caller: Caller, parentId: string
     if (input.continuesFrom !== undefined && (parent.endsAt?.getTime() !== input.continuesFrom.getTime() || (await findExtension(tx, parent.id, { startsAt: input.continuesFrom })) !== undefined)) {
       return refuse(new Problem('conflict', 'this window was already extended, or an extension of it asked for'), 'already-extended');
     }
-    if ((await findExtension(tx, parent.id, { pending: true })) !== undefined) {
-      return refuse(new Problem('conflict', 'an extension of this request is already waiting for review'), 'extension-pending');
-    }
+    // Bad input is named as such (400) before any conflict with the request's state (409).
     if (!plan.ok) {
       const message =
         plan.refusal.reason === 'too-long'
           ? `would make the window ${plan.refusal.totalSeconds} s long; this profile allows at most ${plan.refusal.maxTotalSeconds} s with extensions`
           : 'must add at least 900 seconds';
       return { refused: new Problem('validation', `/body/durationSeconds ${message}`, { errors: [{ field: '/body/durationSeconds', message }] }) };
+    }
+    if ((await findExtension(tx, parent.id, { pending: true })) !== undefined) {
+      return refuse(new Problem('conflict', 'an extension of this request is already waiting for review'), 'extension-pending');
     }
     const check = checkConditions(definition.conditions, {
       mfa: hasMfa(caller),

@@ -74,7 +74,7 @@ export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'skipped';
 
 /**
  * One delivery attempt, recorded with its result. After the last allowed attempt the delivery
- * is given up and audited (`webhook.failed`). Idempotent for delivered or failed deliveries.
+ * is given up and audited (`webhook.failed`; not for `audit.checkpoint`, see below). Idempotent for delivered or failed deliveries.
  */
 export async function attemptDelivery(
   deps: { db: Db; clock: Clock; webhookSender: WebhookSender; slackDelivery?: SlackDelivery | undefined },
@@ -122,7 +122,10 @@ export async function attemptDelivery(
         updatedAt: now,
       })
       .where(eq(deliveries.id, delivery.id));
-    if (outcome === 'failed') {
+    // A checkpoint's delivery is not audited when it fails: the event would be sealed into a new
+    // block, whose checkpoint would be sent to the same failing receiver, and so on, one block a
+    // second for as long as the receiver refuses. Its delivery row keeps every attempt.
+    if (outcome === 'failed' && delivery.event !== 'audit.checkpoint') {
       await appendAudit(tx, deps.clock, {
         actor: systemActor,
         action: toSlack ? 'slack.failed' : 'webhook.failed',

@@ -9,6 +9,9 @@ import { NOTIFY_ATTEMPTS, jobId } from '../../src/jobs/catalog.js';
 import { reconcile } from '../../src/jobs/reconciler.js';
 import { createJobWorker } from '../../src/jobs/worker-runner.js';
 import { verifySignature } from '../../src/webhooks/signature.js';
+import { attemptDelivery, recordDeliveries } from '../../src/webhooks/deliveries.js';
+import { auditEvents, deliveries } from '../../src/db/schema.js';
+import { eq } from 'drizzle-orm';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TEST_REDIS_URL, deleteKeysWithPrefix, queueAppOptions, schedulerOf, startWorker, testQueuePrefix } from '../support/queue.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -123,6 +126,18 @@ describe('retries', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ actorId: 'system', actorKind: 'system' });
     expect(failed[0]!.details).toMatchObject({ deliveryId: row!.id, target: receiver.url, event: 'request.created', attempts: NOTIFY_ATTEMPTS, lastStatus: 503 });
+    receiver.succeed();
+  });
+
+  it('a checkpoint whose delivery is given up is not audited: that event would be sealed into a block whose checkpoint fails again, forever', async () => {
+    receiver.failAlways(404);
+    const before = (await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, 'webhook.failed'))).length;
+    const [id] = await recordDeliveries(t.deps.db, t.clock.now(), t.deps.webhooks, { event: 'audit.checkpoint', requestId: null, payload: { block: { seq: 1 } } });
+    expect(await attemptDelivery(t.deps, t.deps.webhooks, id!)).toBe('failed');
+    expect(receiver.receivedFor(id!)).toHaveLength(1);
+    expect(await t.deps.db.select().from(auditEvents).where(eq(auditEvents.action, 'webhook.failed'))).toHaveLength(before);
+    const [row] = await t.deps.db.select().from(deliveries).where(eq(deliveries.id, id!));
+    expect(row).toMatchObject({ status: 'failed', event: 'audit.checkpoint', attemptCount: 1 });
     receiver.succeed();
   });
 

@@ -49,7 +49,8 @@ const HELP = `brevet — just-in-time AWS access
   brevet audit verify                       the server checks the trail
   brevet audit verify --export FILE --checkpoints DIR --public-key FILE [--exported-at TIME]
                                             offline, without the server (--exported-at: when the export
-                                            was taken, for checkpoints sealed after it)
+                                            was taken, by default its file's time; checkpoints sealed
+                                            after it are not checked)
 
 Every command takes --json (machine output on stdout; messages on stderr).
 BREVET_URL and BREVET_TOKEN in the environment win over the saved login.

@@ -25,7 +25,8 @@ interface PagerDutyOnCall {
 export function createPagerDutyProvider(options: { apiUrl: string; token: string }): OnCallProvider {
   const base = options.apiUrl.replace(/\/+$/, '');
   const get = async (path: string, params: [string, string][], signal: AbortSignal): Promise<unknown> => {
-    const url = `${base}${path}?${new URLSearchParams(params).toString()}`;
+    // Keys as PagerDuty documents them, brackets unencoded (`schedule_ids[]=P123`); values encoded.
+    const url = `${base}${path}?${params.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&')}`;
     const response = await fetch(url, {
       headers: {
         accept: 'application/vnd.pagerduty+json;version=2',
