@@ -55,6 +55,12 @@ describe('login and whoami', () => {
     expect(me.code).toBe(0);
     expect(JSON.parse(me.stdout)).toMatchObject({ id: alice.id, groups: ['dev'] });
     expect((await runCli(['whoami'], home.env)).stdout).toContain(alice.id);
+
+    // The saved key goes to its own server only: BREVET_URL naming another, without BREVET_TOKEN, has no token.
+    const elsewhere = await runCli(['whoami'], { ...home.env, BREVET_URL: url.replace('127.0.0.1', 'localhost') });
+    expect(elsewhere.code).toBe(5);
+    expect(elsewhere.stderr).toContain('hint: brevet login');
+    expect((await runCli(['whoami', '--json'], { ...home.env, BREVET_URL: `${url}/` })).code, 'the same server, written with a slash').toBe(0);
   });
 
   it('exits 5 with a login hint when there is no config and no environment', async () => {
@@ -70,6 +76,12 @@ describe('login and whoami', () => {
     expect((await brevet(alice.key, 'frobnicate')).code).toBe(2);
     expect((await brevet(alice.key, 'ls', '--bogus')).code).toBe(2);
     expect((await brevet(alice.key, 'request', gated.name, '--reason', 'x', '--duration', 'ten')).code).toBe(2);
+    expect((await brevet(alice.key, 'ls', '--mine', '--reviewable')).code).toBe(2);
+    // No command at all: the usage goes to stderr, nothing to stdout.
+    const bare = await runCli([], as(alice.key));
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toContain('brevet credential-process --profile');
   });
 });
 

@@ -60,9 +60,14 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 request ended without access, 4 timeout, 5
 
 async function run(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+  if (name === undefined) {
+    // A usage error: its message goes to stderr, as every message does (SPEC §10).
+    process.stderr.write(HELP);
+    return EXIT.usage;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(HELP);
-    return name === undefined ? EXIT.usage : EXIT.ok;
+    return EXIT.ok;
   }
   const command = COMMANDS[name];
   if (command === undefined) throw usage(`unknown command "${name}"`);

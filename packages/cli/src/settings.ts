@@ -28,12 +28,17 @@ export interface StoredConfig {
 }
 
 /**
- * The server and token to use: BREVET_URL and BREVET_TOKEN win, each on its own; the config file
- * written by `brevet login` fills in the rest. Undefined when either is missing.
+ * The server and token to use: BREVET_URL and BREVET_TOKEN win; the config file written by
+ * `brevet login` fills in the rest. Its token goes only to its own server: with BREVET_URL naming
+ * another one and no BREVET_TOKEN, there is no token (a saved key is never sent to whatever server
+ * the environment names). Undefined when either is missing.
  */
 export function resolveConnection(stored: StoredConfig | undefined, env: Env = process.env): Connection | undefined {
+  const normal = (url: string) => url.replace(/\/+$/, '');
   const url = set(env['BREVET_URL']) ?? stored?.url;
-  const token = set(env['BREVET_TOKEN']) ?? stored?.token;
-  if (url === undefined || token === undefined) return undefined;
-  return { url: url.replace(/\/+$/, ''), token };
+  if (url === undefined) return undefined;
+  const storedTokenFits = stored?.url !== undefined && normal(stored.url) === normal(url);
+  const token = set(env['BREVET_TOKEN']) ?? (storedTokenFits ? stored?.token : undefined);
+  if (token === undefined) return undefined;
+  return { url: normal(url), token };
 }

@@ -56,7 +56,9 @@ export async function credentialProcess(ctx: Context, argv: string[]): Promise<v
   const api = ctx.api();
   const found = await unwrap(
     connection.url,
-    api.GET('/v1/requests', { params: { query: { mine: true, status: 'active', profile, limit: 1 } } }),
+    // SPEC §10's one call, as written (the schema types `limit` as required for its default of 50);
+    // the newest active request comes first.
+    api.GET('/v1/requests', { params: { query: { mine: true, status: 'active', profile } as { mine: true; status: 'active'; profile: string; limit: number } } }),
   );
   const active = found.items[0];
   // SPEC §10's words exactly: the AWS CLI and SDKs show this line to whoever ran the AWS command.

@@ -82,6 +82,7 @@ export async function list(ctx: Context, argv: string[]): Promise<void> {
     { mine: { type: 'boolean' }, reviewable: { type: 'boolean' }, status: { type: 'string' }, quiet: { type: 'boolean', short: 'q' } },
     { min: 0, max: 0, names: '' },
   );
+  if (flag(args, 'mine') && flag(args, 'reviewable')) throw usage('brevet ls takes --mine or --reviewable, not both');
   const statusFilter = text(args, 'status') as RequestView['status'] | undefined;
   const query = {
     ...(flag(args, 'mine') ? { mine: true } : {}),
