@@ -126,8 +126,9 @@ describe('an extension reviewed like a request', () => {
     expect(await auditOf(h.t, request.id, 'request.refused')).toMatchObject([{ actorId: bob.id, details: { reason: 'not-allowed', command: 'extend' } }]);
     expectProblem(await extend(stranger.key, request.id), 404, 'not-found');
     expectProblem(await extend(both.key, 'req_nosuch'), 404, 'not-found');
-    // One extension pending at a time.
+    // One extension pending at a time; one too long is named as bad input first.
     expectProblem(await extend(both.key, request.id), 409, 'conflict');
+    expectProblem(await extend(both.key, request.id, { durationSeconds: 43_200 }), 400, 'validation');
     // An extension is not a grant: it cannot be extended.
     expectProblem(await extend(both.key, created.body.id), 409, 'invalid-transition');
   });

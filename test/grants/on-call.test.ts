@@ -76,6 +76,8 @@ describe('on call now', () => {
     expect(users!.params).toContainEqual(['query', alice.email]);
     expect(oncalls).toMatchObject({ path: '/oncalls' });
     expect(oncalls!.params).toEqual(expect.arrayContaining([['schedule_ids[]', 'PSCHED1'], ['schedule_ids[]', 'PSCHED2'], ['user_ids[]', alice.pdId]]));
+    // Written as PagerDuty documents them, brackets and all.
+    expect(oncalls!.rawQuery).toContain(`schedule_ids[]=PSCHED1&schedule_ids[]=PSCHED2&user_ids[]=${alice.pdId}`);
   });
 
   it('a scheduled request is judged at creation: approved, waiting for its start', async () => {

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 export interface PagerDutyStandIn {
   url: string;
   token: string;
-  /** Every request received: path, query parameters (repeated ones kept), headers. */
-  requests: { path: string; params: [string, string][]; headers: IncomingHttpHeaders }[];
+  /** Every request received: path, query parameters (repeated ones kept), the raw query, headers. */
+  requests: { path: string; params: [string, string][]; rawQuery: string; headers: IncomingHttpHeaders }[];
   addUser(user: { id: string; email: string; name?: string }): void;
   /** The user is on call now in the schedule. */
   putOnCall(userId: string, scheduleId: string): void;
@@ -46,7 +46,7 @@ export async function startPagerDutyStandIn(token = 'pd-test-token'): Promise<Pa
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://stand-in');
     const params = [...url.searchParams.entries()];
-    standIn.requests.push({ path: url.pathname, params, headers: request.headers });
+    standIn.requests.push({ path: url.pathname, params, rawQuery: (request.url ?? '').replace(/^[^?]*\??/, ''), headers: request.headers });
     if (standIn.mode === 'hang') {
       hanging.push(response);
       return;
