@@ -117,7 +117,7 @@ async function* continueWith<T>(first: IteratorResult<T>, rest: AsyncGenerator<T
   yield* rest;
 }
 
-export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'auditSigner'>): FastifyPluginAsync {
+export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'auditSigner' | 'config'>): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.get(
@@ -184,7 +184,7 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'audit
         },
       },
       async (request) => {
-        const result = await verifyAudit(deps, request.caller);
+        const result = await verifyAudit({ ...deps, checkpointDir: deps.config.audit.checkpointDir }, request.caller);
         deps.metrics.chainVerifications.inc({ outcome: result.ok ? 'ok' : 'broken' });
         return result;
       },

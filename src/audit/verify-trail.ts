@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
 import type { Database, Db, Tx } from '../db/client.js';
 import * as schema from '../db/schema.js';
+import { checkAgainstCheckpoints } from './checkpoint-check.js';
 import { blocksAfter } from './checkpoints.js';
 import type { Caller } from '../domain/caller.js';
 import { EVENT_COPY_SESSION } from './event-copy.js';
@@ -22,6 +23,8 @@ export interface VerifyDeps {
   /** With node-postgres's pool, the events are streamed by COPY (PGlite reads them in batches). */
   database?: Pick<Database, 'pool'>;
   auditSigner: BlockSigner | undefined;
+  /** BREVET_AUDIT_CHECKPOINT_DIR: the blocks are also checked against its files (checkpoint-check.ts). */
+  checkpointDir?: string | undefined;
 }
 
 /**
@@ -32,11 +35,17 @@ export interface VerifyDeps {
 export async function verifyAudit(deps: VerifyDeps, caller: Caller, options: VerifyOptions = {}): Promise<TrailReport> {
   const publicKey = deps.auditSigner?.publicKey;
   if (!caller.isAdmin && !caller.isAuditor) return verifyOwnEvents(deps.db, caller.id, publicKey);
-  if (deps.database?.pool !== undefined) return verifyCopied(deps.database.pool, publicKey, options);
-  return deps.db.transaction((tx) => verifyTrail(eventBatches(tx), blocks(tx), publicKey), {
-    isolationLevel: 'repeatable read',
-    accessMode: 'read only',
-  });
+  const report =
+    deps.database?.pool !== undefined
+      ? await verifyCopied(deps.database.pool, publicKey, options)
+      : await deps.db.transaction((tx) => verifyTrail(eventBatches(tx), blocks(tx), publicKey), {
+          isolationLevel: 'repeatable read',
+          accessMode: 'read only',
+        });
+  // What the database alone cannot show (a rewrite re-sealed whole, signatures stripped), the
+  // checkpoint files can, when this process keeps them.
+  if (!report.ok || deps.checkpointDir === undefined) return report;
+  return checkAgainstCheckpoints(report, deps.db, deps.checkpointDir);
 }
 
 /** How GET /v1/audit/verify splits a trail (tests make parts of a few events). */
