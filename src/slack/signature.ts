@@ -17,7 +17,8 @@ export function isSignedBySlack(
 ): boolean {
   if (headers.signature === undefined || headers.timestamp === undefined || !/^\d{1,12}$/.test(headers.timestamp)) return false;
   const timestamp = Number(headers.timestamp);
-  if (Math.abs(now.getTime() / 1000 - timestamp) > MAX_SKEW_SECONDS) return false;
+  // Whole seconds, as Slack stamps them (and as Bolt compares): exactly 5 minutes away still passes.
+  if (Math.abs(Math.floor(now.getTime() / 1000) - timestamp) > MAX_SKEW_SECONDS) return false;
   return isValidSlackRequest({
     signingSecret,
     body: rawBody,

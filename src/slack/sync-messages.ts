@@ -74,7 +74,8 @@ async function claimRender(deps: Deps, requestId: string): Promise<RenderClaim |
     if (request === undefined) return undefined;
     const now = deps.clock.now();
     const existing = request.slackMessages as SlackMessageRef[];
-    const postingDue = postsNow(request, existing);
+    const reviews = await reviewsOf(tx, [request.id]);
+    const postingDue = postsNow(request, existing, reviews.length);
     const leaseFree = request.slackPostingUntil === null || request.slackPostingUntil <= now;
     const posting = postingDue && leaseFree;
     const render = request.slackRender + 1;
@@ -84,7 +85,6 @@ async function claimRender(deps: Deps, requestId: string): Promise<RenderClaim |
       .where(eq(requests.id, requestId));
 
     const definition = (await findProfileVersion(tx, request.profileId, request.profileVersion))!;
-    const reviews = await reviewsOf(tx, [request.id]);
     const names = await displayNames(tx, [request.requesterId, ...reviews.map((r) => r.reviewerId)]);
     const [profile] = await tx.select({ name: profiles.name }).from(profiles).where(eq(profiles.id, request.profileId));
     const report = await findActivityReport(tx, request.id);
@@ -161,11 +161,15 @@ async function finishRender(deps: Deps, requestId: string, claim: RenderClaim): 
 
 /**
  * Whether this run posts: the first time, for a request that asks for a decision (or alerts of a
- * break-glass); after that only to complete DMs that a failed run left out, while it still asks.
- * A decided request is only ever updated.
+ * break-glass), and for one approved at creation when its profile has a channel (still told
+ * there, SPEC §2, without buttons; approvers are not DMed what asks nothing of them);
+ * after that only to complete DMs that a failed run left out, while it still asks. A decided
+ * request is only ever updated.
  */
-function postsNow(request: RequestRow, existing: readonly SlackMessageRef[]): boolean {
-  if (existing.length === 0) return request.status === 'pending' || request.breakGlass;
+function postsNow(request: RequestRow, existing: readonly SlackMessageRef[], reviews: number): boolean {
+  // Approved with no review: by Brevet itself at creation (required 0, on-call).
+  const approvedAtCreation = (request.status === 'approved' || request.status === 'active') && reviews === 0;
+  if (existing.length === 0) return request.status === 'pending' || request.breakGlass || (request.slackChannel !== null && approvedAtCreation);
   const stillAsking = request.status === 'pending' || (request.breakGlass && request.status === 'active');
   return request.slackChannel === null && stillAsking;
 }

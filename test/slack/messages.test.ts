@@ -107,6 +107,21 @@ describe('the message for a new request', () => {
     expect(postsOf(h, request.id)).toHaveLength(2);
   });
 
+  it('approved at creation (required 0), is still posted to the profile channel, without buttons', async () => {
+    const channel = randomSlackId('C');
+    const profile = await createProfile(h.t, { approval: { required: 0 }, notify: { slackChannel: channel } });
+    const alice = await h.t.principal({ groups: ['dev'] });
+    const request = await openRequest(h.t, alice.key, { profile: profile.name });
+    expect(request.status).toBe('active');
+    await runDeliveries(h);
+    await runDeliveries(h);
+
+    const posts = postsOf(h, request.id);
+    expect(posts.map((post) => post.args['channel'])).toEqual([channel]);
+    expect(blocksOf(posts[0]!).some((block) => block.type === 'actions')).toBe(false);
+    expect(String(posts[0]!.args['text'])).toContain(request.id);
+  });
+
   it('is posted once, however often its delivery runs', async () => {
     const channel = randomSlackId('C');
     const profile = await createProfile(h.t, { notify: { slackChannel: channel } });

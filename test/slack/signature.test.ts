@@ -31,6 +31,9 @@ describe('isSignedBySlack', () => {
     expect(isSignedBySlack(secret, body, headers, at(timestamp))).toBe(true);
     expect(isSignedBySlack(secret, body, headers, at(timestamp + 299))).toBe(true);
     expect(isSignedBySlack(secret, body, headers, at(timestamp - 299))).toBe(true);
+    // Exactly 5 minutes away still passes, in whole seconds as Slack stamps them (and Bolt compares).
+    expect(isSignedBySlack(secret, body, headers, new Date((timestamp + 300) * 1000 + 999))).toBe(true);
+    expect(isSignedBySlack(secret, body, headers, at(timestamp - 300))).toBe(true);
   });
 
   it.each([
