@@ -66,7 +66,7 @@ async function editRolePolicy(
     // IAM edits the role by name in Brevet's own account: a same-named role elsewhere must not
     // be mistaken for the profile's. A role in another account cannot be revoked this way.
     const foundArn = await deps.rolePolicies.roleArn(roleName);
-    if (foundArn !== definition.roleArn) {
+    if (foundArn !== null && foundArn !== definition.roleArn) {
       const reason =
         foundArn === undefined
           ? `IAM has no role named ${roleName} in the account of Brevet's credentials (GetRole: NoSuchEntity): the role ${definition.roleArn} does not exist there (deleted, misspelt, or in another account, which deny-policy cannot reach)`

@@ -118,7 +118,7 @@ class NotReportable extends Error {}
 async function lookupAll(deps: ActivityDeps, roleArn: string, profileRegion: string | null, keys: { accessKeyId: string; createdAt: Date }[]): Promise<TrailEvent[]> {
   // Brevet's credentials read CloudTrail in their own account only: a role elsewhere cannot be reported on.
   const found = await deps.rolePolicies.roleArn(roleNameOf(roleArn));
-  if (found !== roleArn) throw new NotReportable(`the role ${roleArn} is not in the account of Brevet's credentials, whose CloudTrail Brevet reads`);
+  if (found !== null && found !== roleArn) throw new NotReportable(`the role ${roleArn} is not in the account of Brevet's credentials, whose CloudTrail Brevet reads`);
   const account = roleArn.split(':')[4]!;
   const regions = [...new Set([profileRegion ?? process.env['AWS_REGION'] ?? GLOBAL_REGION, GLOBAL_REGION])];
   const startTime = new Date(Math.min(...keys.map((k) => k.createdAt.getTime())) - START_MARGIN_MS);

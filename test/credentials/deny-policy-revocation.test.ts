@@ -376,6 +376,18 @@ describe('when IAM fails', () => {
   });
 });
 
+describe('an IAM that knows only the policy writes (a partial emulator)', () => {
+  it('still gets the statement: GetRole and GetRolePolicy answered InvalidAction neither stop nor stall the revocation', async () => {
+    const { roleName, profile, requester } = await setup();
+    const { request } = await activeWithCredentials(profile.name, requester.key);
+    h.aws.failNextIam({ kind: 'error', code: 'InvalidAction', message: 'Could not find operation GetRole for version 2010-05-08', status: 400 });
+    h.aws.failNextIam({ kind: 'error', code: 'InvalidAction', message: 'Could not find operation GetRolePolicy for version 2010-05-08', status: 400 });
+    const response = await revoke(h.t, requester.key, request.id);
+    expect(response.body).toMatchObject({ status: 'revoked', denyPolicyStatus: 'applied' });
+    expect(rolePolicy(h.aws, roleName)!.Statement).toEqual([expect.objectContaining(denyFor(request.id))]);
+  });
+});
+
 describe('clean-up (removeDenyPolicy)', () => {
   it('waits for revocationCleanupAt, then removes only its statement; the last one takes the policy with it', async () => {
     const { roleName, profile, requester } = await setup();

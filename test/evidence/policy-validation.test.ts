@@ -50,7 +50,7 @@ describe('profile session policies', () => {
     expect(suggestion).toMatchObject({
       findingDetails: expect.stringContaining('s3:GetObject'),
       learnMoreLink: expect.stringMatching(/^https:\/\//),
-      locations: [{ path: [{ value: 'Statement' }, { index: 0 }, { value: 'Action' }, { index: 2 }], span: { start: { line: 0 }, end: {} } }],
+      locations: [{ path: [{ value: 'Statement' }, { index: 0 }, { value: 'Action' }, { index: 2 }], span: { start: { line: 1 }, end: {} } }],
     });
     // The SDK sent what the API documents: the policy as a JSON string, an identity policy.
     expect(h.analyzer.calls).toEqual([{ operation: 'ValidatePolicy', body: { policyDocument: JSON.stringify(LOOSE_POLICY), policyType: 'IDENTITY_POLICY' } }]);
@@ -71,7 +71,7 @@ describe('profile session policies', () => {
     const refused = await postProfile({ name, sessionPolicy: BROKEN_POLICY }).expect(400);
     expect(refused.body.type).toBe('validation');
     expect(refused.body.detail).toMatch(/^\/body\/sessionPolicy ARN_ACCOUNT_NOT_ALLOWED: The service s3 does not support/);
-    expect(refused.body.errors[0]).toMatchObject({ field: '/body/sessionPolicy', message: expect.stringMatching(/\(line 0, column \d+\)$/) });
+    expect(refused.body.errors[0]).toMatchObject({ field: '/body/sessionPolicy', message: expect.stringMatching(/\(line 1, column \d+\)$/) });
     await h.t.http().get(`/v1/profiles/${name}`).set(auth(h.t.adminKey)).expect(404);
   });
 

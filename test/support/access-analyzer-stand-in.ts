@@ -103,12 +103,12 @@ const statements = (policy: Record<string, unknown>): Record<string, unknown>[] 
   return (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]) as Record<string, unknown>[];
 };
 
-/** Where `needle` first appears in the document, as Access Analyzer reports spans (line and column from 0). */
+/** Where `needle` first appears in the document, as Access Analyzer reports spans (API_Position: line from 1, column and offset from 0). */
 function spanOf(document: string, needle: string): { start: Position; end: Position } {
   const offset = Math.max(0, document.indexOf(needle));
   const at = (o: number): Position => {
     const before = document.slice(0, o).split('\n');
-    return { line: before.length - 1, column: before.at(-1)!.length, offset: o };
+    return { line: before.length, column: before.at(-1)!.length, offset: o };
   };
   return { start: at(offset), end: at(offset + needle.length) };
 }

@@ -11,8 +11,11 @@ const IAM_FALLBACK_REGION = 'us-east-1';
 
 /** Inline policies of a role, as much of IAM as revocation needs. Documents are JSON text. */
 export interface RolePolicyStore {
-  /** The ARN of the role by that name in the account of Brevet's credentials; undefined when none. */
-  roleArn(roleName: string): Promise<string | undefined>;
+  /**
+   * The ARN of the role by that name in the account of Brevet's credentials; undefined when none;
+   * null when this IAM cannot say (it does not know GetRole: an emulator, never AWS).
+   */
+  roleArn(roleName: string): Promise<string | undefined | null>;
   get(roleName: string, policyName: string): Promise<string | undefined>;
   put(roleName: string, policyName: string, document: string): Promise<void>;
   delete(roleName: string, policyName: string): Promise<void>;
@@ -48,6 +51,7 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
         return (await client.send(new sdk.GetRoleCommand({ RoleName: roleName }))).Role?.Arn;
       } catch (error) {
         if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+        if (isUnknownAction(error)) return null;
         throw classify(error);
       }
     },
@@ -58,7 +62,8 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
         // IAM returns the document URL-encoded (RFC 3986).
         return output.PolicyDocument === undefined ? undefined : decodeURIComponent(output.PolicyDocument);
       } catch (error) {
-        if ((error as { name?: string }).name === 'NoSuchEntityException') return undefined;
+        // An IAM that cannot read policies back holds none Brevet must keep: its statements are rebuilt from the database.
+        if ((error as { name?: string }).name === 'NoSuchEntityException' || isUnknownAction(error)) return undefined;
         throw classify(error);
       }
     },
@@ -77,4 +82,18 @@ export function createIamPolicyStore(options: AwsClientOptions = {}): RolePolicy
       }
     },
   };
+}
+
+/**
+ * An IAM that does not know the action at all (AWS answers an unknown one with InvalidAction; an
+ * emulator may answer 404 or 501). AWS knows GetRole and GetRolePolicy, so only a partial
+ * emulator ever takes Brevet here, and revocation still puts its statement rather than waiting
+ * forever on a question that will never be answered.
+ */
+function isUnknownAction(error: unknown): boolean {
+  const e = error as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const code = e.Code ?? e.name ?? '';
+  if (/^(InvalidAction|UnknownOperation(Exception)?|NotImplemented|UnsupportedOperation)$/.test(code)) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return (status === 404 || status === 501) && !code.startsWith('NoSuchEntity');
 }
