@@ -51,10 +51,10 @@ describe('nextActivityStep', () => {
 
 describe('activityLine (the Slack summary)', () => {
   it('says how many events, how many failed and the busiest actions', () => {
-    expect(activityLine({ status: 'complete', events: 4, errors: 1, byAction: { 'iam:ListRoles': 1, 'ec2:RunInstances': 3 } })).toBe(
+    expect(activityLine({ givenUp: false, events: 4, errors: 1, byAction: { 'iam:ListRoles': 1, 'ec2:RunInstances': 3 } })).toBe(
       'Activity: 4 CloudTrail events (1 failed): ec2:RunInstances ×3, iam:ListRoles ×1',
     );
-    expect(activityLine({ status: 'complete', events: 0, errors: 0, byAction: {} })).toBe('Activity: 0 CloudTrail events');
-    expect(activityLine({ status: 'incomplete', events: 1, errors: 0, byAction: { 's3:ListBuckets': 1 } })).toMatch(/incomplete/);
+    expect(activityLine({ givenUp: false, events: 0, errors: 0, byAction: {} })).toBe('Activity: 0 CloudTrail events');
+    expect(activityLine({ givenUp: true, events: 1, errors: 0, byAction: { 's3:ListBuckets': 1 } })).toMatch(/incomplete/);
   });
 });

@@ -9,8 +9,11 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.U
 
 export const ActivityReport = Type.Object(
   {
-    status: Type.Union([Type.Literal('pending'), Type.Literal('complete'), Type.Literal('incomplete')], {
-      description: 'complete: a pass made at least BREVET_ACTIVITY_SETTLE_SECONDS after access ended found nothing new; incomplete: given up 1 h after the end without such a pass',
+    status: Type.Union([Type.Literal('pending'), Type.Literal('complete')], {
+      description: 'complete: a pass made at least BREVET_ACTIVITY_SETTLE_SECONDS after access ended found nothing new; until then pending',
+    }),
+    givenUp: Type.Boolean({
+      description: 'A pending report that will not be completed: no settled pass within 1 h of the end, or a role whose CloudTrail Brevet cannot read (lastError says why)',
     }),
     events: Type.Integer({ description: 'CloudTrail management events made with the issued access keys' }),
     byAction: Type.Record(Type.String(), Type.Integer(), { description: '`<service>:<eventName>` → count, e.g. ec2:RunInstances' }),
@@ -26,6 +29,7 @@ export const ActivityReport = Type.Object(
     examples: [
       {
         status: 'complete',
+        givenUp: false,
         events: 4,
         byAction: { 'ec2:RunInstances': 3, 'iam:ListRoles': 1 },
         errors: 1,

@@ -68,14 +68,14 @@ export function requestMessage(facts: MessageFacts): { text: string; blocks: Blo
 }
 
 /** "Activity: 4 CloudTrail events (1 failed): ec2:RunInstances ×3, iam:ListRoles ×1": the report in one line. */
-export function activityLine(report: { status: string; events: number; errors: number; byAction: Record<string, number> }): string {
+export function activityLine(report: { givenUp: boolean; events: number; errors: number; byAction: Record<string, number> }): string {
   const top = Object.entries(report.byAction)
     .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
     .slice(0, 5)
     .map(([action, n]) => `${action} ×${n}`);
   const more = Object.keys(report.byAction).length > top.length ? ', …' : '';
   const failed = report.errors > 0 ? ` (${report.errors} failed)` : '';
-  const incomplete = report.status === 'incomplete' ? ' — incomplete: CloudTrail could not be read to the end' : '';
+  const incomplete = report.givenUp ? ' — incomplete: CloudTrail could not be read to the end' : '';
   return `Activity: ${report.events} CloudTrail event${report.events === 1 ? '' : 's'}${failed}${top.length > 0 ? `: ${top.join(', ')}${more}` : ''}${incomplete}`;
 }
 
