@@ -58,8 +58,8 @@ const VerifyResult = Type.Object({
   ok: Type.Boolean({ description: 'Every event and every block holds (unsealed events do not make it false)' }),
   checked: Type.Integer({ description: 'Events whose hash was recomputed' }),
   firstBrokenId: Type.Union([Type.String(), Type.Null()], { description: 'The first event that does not hold; for a broken block, the first event id it claims' }),
-  firstBrokenBlock: Type.Union([Type.Integer(), Type.Null()], { description: 'The seq of the first block that does not hold' }),
-  problem: Type.Union([Type.String(), Type.Null()], { description: 'What does not hold, in a few words' }),
+  firstBrokenBlock: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'When ok is false: the seq of the first block that does not hold (null: an event)' })),
+  problem: Type.Optional(Type.String({ description: 'When ok is false: what does not hold, in a few words' })),
   sealedThrough: Type.Union([Type.String(), Type.Null()], { description: 'The last event id of the last block' }),
   blocks: Type.Integer({ description: 'Blocks checked' }),
   unsealed: Type.Integer({ description: 'Events past the last block, not sealed yet' }),
@@ -186,7 +186,9 @@ export function auditRoutes(deps: Pick<Deps, 'db' | 'clock' | 'metrics' | 'audit
       async (request) => {
         const result = await verifyAudit({ ...deps, checkpointDir: deps.config.audit.checkpointDir }, request.caller);
         deps.metrics.chainVerifications.inc({ outcome: result.ok ? 'ok' : 'broken' });
-        return result;
+        // An intact trail answers SPEC §11's keys alone; a broken one also says which block and why.
+        const { firstBrokenBlock, problem, ...specified } = result;
+        return result.ok ? specified : { ...specified, firstBrokenBlock, problem: problem ?? 'does not hold' };
       },
     );
 

@@ -67,7 +67,7 @@ async function tampered(work: (client: pg.Client) => Promise<void>, check: () =>
 
 describe('verify with the checkpoint files at hand', () => {
   it('holds for an intact trail', async () => {
-    expect(await verify(t, t.adminKey)).toMatchObject({ ok: true, blocks: 3, firstBrokenBlock: null });
+    expect(await verify(t, t.adminKey)).toMatchObject({ ok: true, blocks: 3, firstBrokenId: null });
   });
 
   it('names the first block when every signature was stripped (the database alone takes them for blocks sealed before a key was set)', async () => {

@@ -81,8 +81,6 @@ function intact(b: Pick<Built, 'trail' | 'blocks' | 'tail'>) {
     ok: true,
     checked: b.trail.length,
     firstBrokenId: null,
-    firstBrokenBlock: null,
-    problem: null,
     sealedThrough: b.blocks.at(-1)!.lastEventId,
     blocks: b.blocks.length,
     unsealed: b.tail.length,

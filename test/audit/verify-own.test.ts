@@ -55,8 +55,6 @@ describe('GET /v1/audit/verify for someone neither auditor nor admin', () => {
       ok: true,
       checked: own.length - unsealed.length,
       firstBrokenId: null,
-      firstBrokenBlock: null,
-      problem: null,
       sealedThrough: blocks.at(-1)!.lastEventId,
       blocks: 2,
       unsealed: unsealed.length,

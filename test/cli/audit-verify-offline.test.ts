@@ -11,12 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointWriter } from '../../src/audit/checkpoints.js';
 import { eventHash } from '../../src/audit/proof.js';
 import { createSealer } from '../../src/audit/sealer.js';
+import { verifyAudit } from '../../src/audit/verify-trail.js';
+import type { Caller } from '../../src/domain/caller.js';
 import type { TestApp } from '../support/app.js';
 import type { ProofBlock } from '../../src/audit/proof.js';
 import { asSuperuser, auth, blocksFromDatabase, createProfile, openRequest, sealAll, startAuditApp, trailFromDatabase, verify } from '../audit/helpers.js';
 import { runCli } from './helpers.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
+const auditorCaller: Caller = { id: 'prn_auditor', kind: 'person', email: null, displayName: 'auditor', groups: [], amr: [], via: 'api-key', isAdmin: false, isAuditor: true, sourceIp: null };
 let t: TestApp;
 let work: string;
 let checkpoints: string;
@@ -143,7 +146,7 @@ describe('a trail cut short at its end', () => {
 });
 
 describe('(d) the whole table rewritten by a database superuser', () => {
-  it('with every hash recomputed and the blocks re-made: the database is fooled, the checkpoints are not', async () => {
+  it('with every hash recomputed and the blocks re-made: the database alone is fooled, the checkpoints are not', async () => {
     const trail = await trailFromDatabase(t);
     const target = trail.find((e) => e.action === 'request.created')!;
     await asSuperuser(t, async (client) => {
@@ -155,9 +158,12 @@ describe('(d) the whole table rewritten by a database superuser', () => {
       }
       await client.query('delete from audit_blocks');
     });
-    // Re-sealed without the key (the forger does not have it): the database's own check holds.
+    // Re-sealed without the key (the forger does not have it): the database's own check holds, and
+    // only the checkpoint files show it: those of the API's BREVET_AUDIT_CHECKPOINT_DIR, and the
+    // copy the offline check reads.
     await createSealer({ db: t.deps.db, clock: t.deps.clock, signer: undefined }).catchUp();
-    expect(await verify(t, t.adminKey)).toMatchObject({ ok: true, firstBrokenId: null, unsealed: 0 });
+    expect(await verifyAudit({ db: t.deps.db, auditSigner: t.deps.auditSigner }, { ...auditorCaller })).toMatchObject({ ok: true, firstBrokenId: null, unsealed: 0 });
+    expect(await verify(t, t.adminKey)).toMatchObject({ ok: false, firstBrokenBlock: 1, problem: expect.stringMatching(/block 1: (its signature was removed|differs from its checkpoint)/) });
 
     const file = await exportTo('rewritten.ndjson');
     const result = await offline(file);

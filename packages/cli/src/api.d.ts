@@ -6655,6 +6655,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "complete",
+                     *       "givenUp": false,
                      *       "events": 4,
                      *       "byAction": {
                      *         "ec2:RunInstances": 3,
@@ -6669,8 +6670,10 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
-                        /** @description complete: a pass made at least BREVET_ACTIVITY_SETTLE_SECONDS after access ended found nothing new; incomplete: given up 1 h after the end without such a pass */
-                        status: "pending" | "complete" | "incomplete";
+                        /** @description complete: a pass made at least BREVET_ACTIVITY_SETTLE_SECONDS after access ended found nothing new; until then pending */
+                        status: "pending" | "complete";
+                        /** @description A pending report that will not be completed: no settled pass within 1 h of the end, or a role whose CloudTrail Brevet cannot read (lastError says why) */
+                        givenUp: boolean;
                         /** @description CloudTrail management events made with the issued access keys */
                         events: number;
                         /** @description `<service>:<eventName>` → count, e.g. ec2:RunInstances */
@@ -7777,10 +7780,10 @@ export interface operations {
                         checked: number;
                         /** @description The first event that does not hold; for a broken block, the first event id it claims */
                         firstBrokenId: string | null;
-                        /** @description The seq of the first block that does not hold */
-                        firstBrokenBlock: number | null;
-                        /** @description What does not hold, in a few words */
-                        problem: string | null;
+                        /** @description When ok is false: the seq of the first block that does not hold (null: an event) */
+                        firstBrokenBlock?: number | null;
+                        /** @description When ok is false: what does not hold, in a few words */
+                        problem?: string;
                         /** @description The last event id of the last block */
                         sealedThrough: string | null;
                         /** @description Blocks checked */
