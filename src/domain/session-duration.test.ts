@@ -15,7 +15,8 @@ describe('sessionLengthFor', () => {
   });
 
   it('refuses once less than 900 s less the start grace are left', () => {
-    expect(sessionLengthFor(at(WINDOW_START_GRACE_SECONDS * 1000 + 1), at(900_000), 43_200)).toEqual({ ok: false, secondsLeft: 889 });
+    expect(sessionLengthFor(at(WINDOW_START_GRACE_SECONDS * 1000 + 1), at(900_000), 43_200)).toEqual({ ok: false, secondsLeft: 900 - WINDOW_START_GRACE_SECONDS - 1 });
+    expect(WINDOW_START_GRACE_SECONDS).toBe(2);
     expect(sessionLengthFor(at(900_000), at(900_000), 43_200)).toEqual({ ok: false, secondsLeft: 0 });
     expect(sessionLengthFor(at(950_000), at(900_000), 43_200)).toEqual({ ok: false, secondsLeft: 0 });
   });

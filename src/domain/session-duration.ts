@@ -32,8 +32,13 @@ export const STS_CALL_DEADLINE_SECONDS = 20;
  */
 export const STS_CALL_ALLOWANCE_SECONDS = STS_CALL_DEADLINE_SECONDS;
 
-/** How long after a window opens an issuance still counts as "at the start of its window". */
-export const WINDOW_START_GRACE_SECONDS = 10;
+/**
+ * How long after a window opens an issuance still counts as "at the start of its window": long
+ * enough for credentials asked for as soon as the window opened (the approval's answer, or a
+ * long-poll woken within a second of the activation), short enough that a window with less than
+ * 900 s left a few seconds in is refused as SPEC §3 rule 4 says.
+ */
+export const WINDOW_START_GRACE_SECONDS = 2;
 
 export type SessionLength =
   | {
